@@ -1,0 +1,54 @@
+/**
+ * The `lifeboat` command line. Each command lives in its own file and only parses, calls a module and prints.
+ * Exit codes: 0 ok, 1 the job failed, 2 bad usage or input, 3 an audit found a problem.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { LifeboatError } from '../errors.js';
+import { registerDemo } from './demo.js';
+import { registerIso } from './iso.js';
+import { red, say } from './output.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('lifeboat')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .description([
+      'Turns a Veeam Agent for Windows recovery ISO into a site\'s complete, tested restore kit.',
+      '',
+      'Human messages and progress go to stderr; with --json a command prints one JSON document on stdout.',
+      'Exit codes: 0 ok, 1 the job failed, 2 bad usage or input (the message names the file or field),',
+      '3 an audit found an RPO or backup chain problem.',
+    ].join('\n'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerIso(program);
+  registerDemo(program);
+  for (const c of program.commands) c.exitOverride().showHelpAfterError();
+  for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride().showHelpAfterError();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof LifeboatError) {
+      say(`${red('error:')} ${e.message}`);
+      if (e.hint) say(`  ${e.hint}`);
+      return e.exitCode;
+    }
+    say(`${red('error:')} ${(e as Error)?.stack ?? String(e)}`);
+    say('  This is a bug in Lifeboat; please report it with the command you ran.');
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

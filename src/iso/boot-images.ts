@@ -1,0 +1,92 @@
+/**
+ * El Torito boot images: how big they really are, and the address tables some of them carry inside.
+ *
+ * - A no-emulation entry's sector count is what the BIOS loads, not the image size; an EFI entry's count is often
+ *   0, 1 or wrong. The size comes from the file of the tree that starts at the image, else from the FAT boot sector
+ *   inside the image, else from the emulated medium, else from the load count.
+ * - isolinux/GRUB images may carry a boot-info-table (bytes 8-63) and GRUB2 a boot-info address at byte 2548.
+ *   Both hold the image's own LBA, so they are recomputed when the image moves, and only when the source had them.
+ */
+import { SECTOR } from './bytes.js';
+import { type BootEntry, FLOPPY_BYTES, PLATFORM_BIOS, emulationOf } from './boot-catalog.js';
+
+export type SizeBasis = 'file' | 'fat' | 'floppy' | 'mbr' | 'load-count';
+
+/** Size of a FAT file system from its boot sector, or undefined when `sector` is not a plausible FAT boot sector. */
+export function fatImageBytes(sector: Buffer): number | undefined {
+  if (sector.length < 512 || sector.readUInt16LE(510) !== 0xaa55) return undefined;
+  const bytesPerSector = sector.readUInt16LE(11);
+  const perCluster = sector[13]!;
+  const reserved = sector.readUInt16LE(14);
+  const fats = sector[16]!;
+  if (![512, 1024, 2048, 4096].includes(bytesPerSector)) return undefined;
+  if (perCluster === 0 || (perCluster & (perCluster - 1)) !== 0 || reserved === 0 || fats < 1 || fats > 2) return undefined;
+  const total = sector.readUInt16LE(19) || sector.readUInt32LE(32);
+  return total > 0 ? total * bytesPerSector : undefined;
+}
+
+/** Bytes covered by the partitions of an emulated hard disk image's MBR. */
+function mbrImageBytes(sector: Buffer): number | undefined {
+  if (sector.length < 512 || sector.readUInt16LE(510) !== 0xaa55) return undefined;
+  let end = 0;
+  for (let i = 0; i < 4; i++) {
+    const o = 446 + i * 16;
+    if (sector[o + 4] === 0) continue;
+    end = Math.max(end, sector.readUInt32LE(o + 8) + sector.readUInt32LE(o + 12));
+  }
+  return end > 0 ? end * 512 : undefined;
+}
+
+export interface SizeContext {
+  platformId: number;
+  entry: BootEntry;
+  /** Size of the tree file that starts at the image's LBA, if any. */
+  fileSize?: number;
+  /** The first sector of the image. */
+  firstSector: Buffer;
+}
+
+export function bootImageSize(c: SizeContext): { size: number; basis: SizeBasis } {
+  if (c.fileSize !== undefined) return { size: c.fileSize, basis: 'file' };
+  const emulation = emulationOf(c.entry.mediaType);
+  const floppy = FLOPPY_BYTES[emulation];
+  if (floppy) return { size: floppy, basis: 'floppy' };
+  if (emulation === 'hard-disk') {
+    const bytes = mbrImageBytes(c.firstSector);
+    if (bytes) return { size: bytes, basis: 'mbr' };
+  }
+  const loadBytes = c.entry.sectorCount * 512;
+  if (c.platformId !== PLATFORM_BIOS || c.entry.sectorCount <= 1) {
+    const bytes = fatImageBytes(c.firstSector);
+    if (bytes) return { size: bytes, basis: 'fat' };
+  }
+  return { size: Math.max(loadBytes, 512), basis: 'load-count' };
+}
+
+const PVD_LBA = 16;
+const GRUB2_BOOT_INFO_OFFSET = 2548;
+
+export function hasBootInfoTable(image: Buffer, lba: number): boolean {
+  return image.length >= 64 && image.readUInt32LE(8) === PVD_LBA && image.readUInt32LE(12) === lba;
+}
+
+export function hasGrub2BootInfo(image: Buffer, lba: number): boolean {
+  return image.length >= GRUB2_BOOT_INFO_OFFSET + 8 && image.readBigUInt64LE(GRUB2_BOOT_INFO_OFFSET) === BigInt(lba) * 4n + 5n;
+}
+
+/** Writes the boot-info-table for the image's new LBA (El Torito as isolinux/mkisofs define it). */
+export function patchBootInfoTable(image: Buffer, lba: number): void {
+  let sum = 0;
+  for (let i = 64; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+  image.writeUInt32LE(PVD_LBA, 8);
+  image.writeUInt32LE(lba, 12);
+  image.writeUInt32LE(image.length, 16);
+  image.writeUInt32LE(sum, 20);
+}
+
+export function patchGrub2BootInfo(image: Buffer, lba: number): void {
+  image.writeBigUInt64LE(BigInt(lba) * 4n + 5n, GRUB2_BOOT_INFO_OFFSET);
+}
+
+export const MAX_PATCHED_IMAGE_BYTES = 64 * 1024 * 1024;
+

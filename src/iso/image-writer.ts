@@ -1,0 +1,128 @@
+/**
+ * Sequential image output with large writes. Small structures are gathered in a 4 MiB buffer; file data is copied
+ * with two buffers so that reading the next chunk overlaps writing the previous one. Chunks that are entirely zero
+ * are skipped (the file is pre-sized, so they read back as zeros), which keeps sparse inputs sparse and cheap.
+ */
+import { type FileHandle, open } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import type { DataSource } from './tree.js';
+
+const BUFFER_BYTES = 4 << 20;
+const ZEROS = Buffer.alloc(BUFFER_BYTES);
+
+export type Progress = (done: number, total: number) => void;
+
+export class ImageWriter {
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private fill = 0;
+  /** Image offset of buffer[0]. */
+  private bufferStart = 0;
+  private readonly copyBuffers = [Buffer.allocUnsafe(BUFFER_BYTES), Buffer.allocUnsafe(BUFFER_BYTES)];
+  private readonly openImages = new Map<string, FileHandle>();
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly total: number,
+    private readonly onProgress?: Progress,
+  ) {}
+
+  get position(): number {
+    return this.bufferStart + this.fill;
+  }
+
+  async write(data: Buffer): Promise<void> {
+    let o = 0;
+    while (o < data.length) {
+      const n = Math.min(data.length - o, BUFFER_BYTES - this.fill);
+      data.copy(this.buffer, this.fill, o, o + n);
+      this.fill += n;
+      o += n;
+      if (this.fill === BUFFER_BYTES) await this.flush();
+    }
+  }
+
+  /** Zero-fills up to `offset` (which must not lie behind the current position). */
+  async padTo(offset: number): Promise<void> {
+    if (offset < this.position) throw new Error(`layout error: writer at ${this.position} is past ${offset}`);
+    while (this.position < offset) await this.write(ZEROS.subarray(0, Math.min(BUFFER_BYTES, offset - this.position)));
+  }
+
+  async flush(): Promise<void> {
+    if (this.fill === 0) return;
+    await this.writeAt(this.buffer.subarray(0, this.fill), this.bufferStart);
+    this.bufferStart += this.fill;
+    this.fill = 0;
+  }
+
+  private async writeAt(chunk: Buffer, position: number): Promise<void> {
+    if (!chunk.equals(ZEROS.subarray(0, chunk.length))) {
+      let written = 0;
+      while (written < chunk.length) {
+        const { bytesWritten } = await this.fh.write(chunk, written, chunk.length - written, position + written);
+        if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        written += bytesWritten;
+      }
+    }
+    this.onProgress?.(position + chunk.length, this.total);
+  }
+
+  /** Copies a data source at the current position, streaming. */
+  async copy(source: DataSource, describe: string): Promise<void> {
+    if (source.kind === 'bytes') return this.write(source.data);
+    await this.flush();
+    if (source.kind === 'host') {
+      const input = await openInput(source.path, describe);
+      try {
+        await this.copyRange(input, 0, source.size, describe);
+      } finally {
+        await input.close();
+      }
+    } else {
+      let input = this.openImages.get(source.path);
+      if (!input) {
+        input = await openInput(source.path, describe);
+        this.openImages.set(source.path, input);
+      }
+      for (const e of source.extents) await this.copyRange(input, e.offset, e.length, describe);
+    }
+  }
+
+  private async copyRange(input: FileHandle, offset: number, length: number, describe: string): Promise<void> {
+    let pending: Promise<void> = Promise.resolve();
+    let i = 0;
+    for (let done = 0; done < length; i++) {
+      const buf = this.copyBuffers[i % 2]!;
+      const want = Math.min(BUFFER_BYTES, length - done);
+      const { bytesRead } = await input.read(buf, 0, want, offset + done);
+      if (bytesRead !== want) {
+        await pending.catch(() => undefined);
+        throw new InputError(`${describe} became shorter while it was being copied (read ${done + bytesRead} of ${length} bytes)`, 'Do not change the input files during a build; run again.');
+      }
+      await pending;
+      pending = this.writeAt(buf.subarray(0, want), this.bufferStart);
+      this.bufferStart += want;
+      done += want;
+    }
+    await pending;
+  }
+
+  /** Flushes, sets the final size (trailing zero chunks were skipped) and closes opened inputs. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.fh.truncate(this.position);
+    await this.closeInputs();
+  }
+
+  async closeInputs(): Promise<void> {
+    for (const h of this.openImages.values()) await h.close().catch(() => undefined);
+    this.openImages.clear();
+  }
+}
+
+async function openInput(path: string, describe: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    throw new InputError(`cannot read ${describe} ("${path}"): ${(e as NodeJS.ErrnoException).code ?? e}`, 'Check that the file exists and is readable.');
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Remaster: a new image with the base's files (byte-identical, copied straight from the base), files added,
+ * replaced or removed, every El Torito entry and image carried over byte-for-byte (images that are not files of
+ * the tree included), and the system area's partition tables updated for the new size and places.
+ */
+import { hostNode } from './host-tree.js';
+import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
+import { type TreeDir, findNode, newDir, placeNode, removeNode } from './tree.js';
+import { type BootImagePlan, type WriteResult, writeIso } from './writer.js';
+import type { Progress } from './image-writer.js';
+import { InputError } from '../errors.js';
+
+export interface RemasterAddition {
+  /** A host file or folder. */
+  source: string;
+  /** Where it goes in the image. */
+  isoPath: string;
+}
+
+export interface RemasterOptions {
+  base: string;
+  out: string;
+  add?: RemasterAddition[];
+  /** Extra content given as bytes (generated files). */
+  addBytes?: { isoPath: string; data: Buffer }[];
+  remove?: string[];
+  volumeId?: string;
+  date?: Date;
+  onProgress?: Progress;
+}
+
+export function treeFromImage(image: IsoImage): TreeDir {
+  const convert = (entry: IsoEntry, name: string): TreeDir => {
+    const dir = newDir(name, entry.recorded);
+    for (const c of entry.children) {
+      const node = c.isDir
+        ? convert(c, c.name)
+        : { type: 'file' as const, name: c.name, mtime: c.recorded, source: { kind: 'image' as const, path: image.path, extents: c.extents, size: c.size } };
+      dir.children.set(c.name.toLowerCase(), node);
+    }
+    return dir;
+  };
+  return convert(image.root, '');
+}
+
+/** The write plan for the base's boot images: files of the tree stay files, the rest are copied from the base. */
+export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
+  return image.bootImages.map((b: BootImageInfo) => {
+    const inTree = b.file ? findNode(root, b.file) : undefined;
+    const common = { oldLba: b.lba, patchBootInfoTable: b.bootInfoTable, patchGrub2BootInfo: b.grub2BootInfo };
+    if (inTree?.type === 'file' && inTree.source.kind === 'image' && inTree.source.extents[0]?.offset === b.lba * 2048) {
+      return { ...common, treePath: b.file };
+    }
+    // Not a file (or the file was removed or replaced): carry the original bytes as a hidden image.
+    return { ...common, key: `lba:${b.lba}`, source: { kind: 'image', path: image.path, extents: [{ offset: b.lba * 2048, length: b.size }], size: b.size } };
+  });
+}
+
+export async function remaster(o: RemasterOptions): Promise<WriteResult & { added: number; removed: number }> {
+  const image = await IsoImage.open(o.base);
+  try {
+    const root = treeFromImage(image);
+    // Plan boot images against the untouched tree, so replacing a boot image file keeps the original image.
+    const bootImages = bootPlanFrom(image, root);
+    let removed = 0;
+    for (const path of o.remove ?? []) {
+      if (!removeNode(root, path)) throw new InputError(`--remove ${path}: no such file or folder in ${o.base}`, 'Run `lifeboat iso inspect` on the base to see its files.');
+      removed++;
+    }
+    const now = o.date ?? new Date();
+    for (const a of o.add ?? []) {
+      const node = await hostNode(a.source, '', o.date);
+      placeNode(root, a.isoPath, node, now);
+    }
+    for (const b of o.addBytes ?? []) {
+      placeNode(root, b.isoPath, { type: 'file', name: '', mtime: now, source: { kind: 'bytes', data: b.data, size: b.data.length } }, now);
+    }
+    for (const plan of bootImages) {
+      // A boot image file replaced or removed by the user: its catalog entry keeps the original bytes.
+      if (plan.treePath) {
+        const node = findNode(root, plan.treePath);
+        if (node?.type !== 'file' || node.source.kind !== 'image' || node.source.extents[0]?.offset !== plan.oldLba! * 2048) {
+          const info = image.bootImages.find((b) => b.lba === plan.oldLba)!;
+          plan.treePath = undefined;
+          plan.key = `lba:${info.lba}`;
+          plan.source = { kind: 'image', path: image.path, extents: [{ offset: info.lba * 2048, length: info.size }], size: info.size };
+        }
+      }
+    }
+    const result = await writeIso(o.out, root, {
+      volumeId: o.volumeId ?? image.primary.volumeId,
+      date: o.date,
+      systemId: image.primary.systemId,
+      publisherId: image.primary.publisherId,
+      preparerId: image.primary.preparerId,
+      joliet: true,
+      boot: image.catalog ? { catalog: image.catalog, images: bootImages } : undefined,
+      systemArea: image.systemAreaInfo.empty ? undefined : { data: image.systemArea, oldImageBytes: image.size },
+      onProgress: o.onProgress,
+    });
+    return { ...result, added: (o.add?.length ?? 0) + (o.addBytes?.length ?? 0), removed };
+  } finally {
+    await image.close();
+  }
+}

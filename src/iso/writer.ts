@@ -1,0 +1,267 @@
+/**
+ * Writes an ISO 9660 level 3 image with Joliet and El Torito from a tree, in one streaming pass: file data is
+ * copied from its source in large chunks and never held in memory (boot images that need address patching are the
+ * exception: they are small and patched in memory). The output appears at its final path only when complete.
+ */
+import { SECTOR } from './bytes.js';
+import { type BootCatalog, catalogByteLength, catalogEntries, encodeBootCatalog } from './boot-catalog.js';
+import { MAX_PATCHED_IMAGE_BYTES, patchBootInfoTable, patchGrub2BootInfo } from './boot-images.js';
+import { type DirectoryRecord, RecordFlags, encodeDirectoryRecord } from './directory-record.js';
+import { IsoFormatError } from './errors.js';
+import { ImageWriter, type Progress } from './image-writer.js';
+import { type Layout, MAX_EXTENT, type Namespace, computeLayout } from './layout.js';
+import { encodePathTable } from './path-table.js';
+import { SYSTEM_AREA_BYTES, gptBackupBytes, imageAlignment, patchSystemArea } from './system-area.js';
+import { type DataSource, type TreeDir, type TreeFile, findNode } from './tree.js';
+import { encodeBootRecord, encodeTerminator, encodeVolumeDescriptor } from './volume-descriptor.js';
+import { AtomicFile, writeError } from '../util/atomic-file.js';
+import { open } from 'node:fs/promises';
+
+/** Where one El Torito entry's image comes from, in catalog order (default entry first). */
+export interface BootImagePlan {
+  /** The image is this file of the tree (its LBA is the file's). */
+  treePath?: string;
+  /** Or the image's bytes, placed outside the tree. */
+  source?: DataSource;
+  /** Images with the same key share one copy (two entries pointing at the same image). */
+  key?: string;
+  /** Where the image began in the base image, so the system area's references to it can follow it. */
+  oldLba?: number;
+  patchBootInfoTable?: boolean;
+  patchGrub2BootInfo?: boolean;
+}
+
+export interface WriteOptions {
+  volumeId: string;
+  /** A fixed date makes the output byte-for-byte reproducible. */
+  date?: Date;
+  applicationId?: string;
+  preparerId?: string;
+  publisherId?: string;
+  systemId?: string;
+  joliet?: boolean;
+  boot?: { catalog: BootCatalog; images: BootImagePlan[] };
+  /** A system area carried over from a base image, with the base's size for partition table updates. */
+  systemArea?: { data: Buffer; oldImageBytes: number };
+  onProgress?: Progress;
+}
+
+export interface WriteResult {
+  path: string;
+  bytes: number;
+  bootEntries: { lba: number; size: number }[];
+}
+
+interface PlacedImage {
+  lba: number;
+  size: number;
+  plan: BootImagePlan;
+  file?: TreeFile;
+}
+
+const APPLICATION_ID = 'LIFEBOAT';
+
+function resolveBootImages(root: TreeDir, plans: BootImagePlan[]): { file?: TreeFile; plan: BootImagePlan }[] {
+  return plans.map((plan) => {
+    if (!plan.treePath) return { plan };
+    const node = findNode(root, plan.treePath);
+    if (node?.type !== 'file') throw new IsoFormatError(`boot image "${plan.treePath}" is not a file of the image tree`);
+    return { plan, file: node };
+  });
+}
+
+/** Writes `root` as an ISO to `target` atomically. */
+export async function writeIso(target: string, root: TreeDir, options: WriteOptions): Promise<WriteResult> {
+  const date = options.date ?? new Date();
+  const joliet = options.joliet ?? true;
+  const boot = options.boot;
+  const resolved = boot ? resolveBootImages(root, boot.images) : [];
+  if (boot && resolved.length !== catalogEntries(boot.catalog).length) {
+    throw new Error(`boot plan has ${resolved.length} images for ${catalogEntries(boot.catalog).length} catalog entries`);
+  }
+
+  // Boot images outside the tree: one copy per distinct key.
+  const blobKeys: string[] = [];
+  const blobSources: { source: DataSource }[] = [];
+  resolved.forEach((r, i) => {
+    if (r.file) return;
+    const key = r.plan.key ?? `#${i}`;
+    if (!blobKeys.includes(key)) {
+      blobKeys.push(key);
+      blobSources.push({ source: r.plan.source! });
+    }
+  });
+
+  const layout = computeLayout({
+    root, joliet, hasBoot: !!boot, catalogBytes: boot ? catalogByteLength(boot.catalog) : 0, blobs: blobSources,
+  });
+
+  const placed: PlacedImage[] = resolved.map((r, i) => {
+    if (r.file) return { lba: layout.fileLba.get(r.file)!, size: r.file.source.size, plan: r.plan, file: r.file };
+    const blob = layout.blobs[blobKeys.indexOf(r.plan.key ?? `#${i}`)]!;
+    return { lba: blob.lba, size: blob.size, plan: r.plan };
+  });
+
+  // Image size: volume, plus room for a backup GPT, rounded to the alignment the base had.
+  const area = options.systemArea;
+  const tail = area ? gptBackupBytes(area.data) : 0;
+  const align = area ? imageAlignment(area.oldImageBytes, area.data) : SECTOR;
+  const totalBytes = Math.ceil((layout.volumeSectors * SECTOR + tail) / align) * align;
+  const volumeSectors = totalBytes / SECTOR;
+
+  let systemArea: Buffer = Buffer.alloc(SYSTEM_AREA_BYTES);
+  let gptBackup: Buffer | undefined;
+  if (area) {
+    const moves = placed.filter((p) => p.plan.oldLba !== undefined).map((p) => ({ oldLba: p.plan.oldLba!, newLba: p.lba }));
+    const patched = patchSystemArea(area.data, { oldImageBytes: area.oldImageBytes, newImageBytes: totalBytes, moves });
+    systemArea = patched.area;
+    gptBackup = patched.gptBackup;
+  }
+
+  const catalog = boot ? retargetCatalog(boot.catalog, placed) : undefined;
+  const patchedImages = await patchBootImages(placed);
+
+  const out = await AtomicFile.create(target, totalBytes);
+  const w = new ImageWriter(out.handle, totalBytes, options.onProgress);
+  try {
+    await w.write(systemArea);
+    const common = {
+      systemId: options.systemId ?? '',
+      volumeId: options.volumeId,
+      volumeSpaceSize: volumeSectors,
+      publisherId: options.publisherId ?? '',
+      preparerId: options.preparerId ?? '',
+      applicationId: options.applicationId ?? APPLICATION_ID,
+      date,
+    };
+    await w.write(encodeVolumeDescriptor({ ...common, joliet: false, ...pathTableFields(layout.iso), root: rootRecord(layout.iso, root, date) }));
+    if (layout.descriptorLbas.bootRecord !== undefined) await w.write(encodeBootRecord(layout.catalogLba!));
+    if (layout.joliet) {
+      await w.write(encodeVolumeDescriptor({ ...common, joliet: true, ...pathTableFields(layout.joliet), root: rootRecord(layout.joliet, root, date) }));
+    }
+    await w.write(encodeTerminator());
+    if (catalog) {
+      await w.padTo(layout.catalogLba! * SECTOR);
+      await w.write(encodeBootCatalog(catalog));
+    }
+    for (const ns of [layout.iso, layout.joliet]) {
+      if (!ns) continue;
+      await w.padTo(ns.lPathLba * SECTOR);
+      await w.write(encodePathTable(ns.pathTable, ns.joliet, false));
+      await w.padTo(ns.mPathLba * SECTOR);
+      await w.write(encodePathTable(ns.pathTable, ns.joliet, true));
+    }
+    for (const ns of [layout.iso, layout.joliet]) {
+      if (!ns) continue;
+      for (const dir of ns.dirs) {
+        await w.padTo(ns.dirLba.get(dir)! * SECTOR);
+        await w.write(encodeDirectory(ns, layout, dir, root, date));
+      }
+    }
+    for (const blob of layout.blobs) {
+      await w.padTo(blob.lba * SECTOR);
+      await w.write(patchedImages.get(blob.lba) ?? Buffer.alloc(0));
+      if (!patchedImages.has(blob.lba)) await w.copy(blob.source, 'a boot image');
+    }
+    for (const file of layout.files) {
+      await w.padTo(layout.fileLba.get(file)! * SECTOR);
+      const patched = patchedImages.get(layout.fileLba.get(file)!);
+      if (patched && file.source.size > 0) await w.write(patched);
+      else await w.copy(file.source, `"${file.name}"`);
+    }
+    if (gptBackup) {
+      await w.padTo(totalBytes - gptBackup.length);
+      await w.write(gptBackup);
+    }
+    await w.padTo(totalBytes);
+    await w.finish();
+    await out.commit();
+  } catch (e) {
+    await w.closeInputs();
+    await out.abort();
+    throw writeError(target, e);
+  }
+  return { path: target, bytes: totalBytes, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+}
+
+function pathTableFields(ns: Namespace) {
+  return { pathTableSize: ns.pathTableBytes, typeLPathTable: ns.lPathLba, typeMPathTable: ns.mPathLba };
+}
+
+function rootRecord(ns: Namespace, root: TreeDir, date: Date): DirectoryRecord {
+  return { id: '\0', lba: ns.dirLba.get(root)!, size: ns.dirBytes.get(root)!, flags: RecordFlags.Directory, recorded: date, extAttrLength: 0, length: 34 };
+}
+
+function encodeDirectory(ns: Namespace, layout: Layout, dir: TreeDir, root: TreeDir, date: Date): Buffer {
+  const size = ns.dirBytes.get(dir)!;
+  const out = Buffer.alloc(size);
+  let o = 0;
+  const put = (r: Omit<DirectoryRecord, 'length' | 'extAttrLength'>) => {
+    const b = encodeDirectoryRecord(r, ns.joliet);
+    if ((o % SECTOR) + b.length > SECTOR) o = Math.ceil(o / SECTOR) * SECTOR;
+    b.copy(out, o);
+    o += b.length;
+  };
+  const parent = dir === root ? root : ns.parents.get(dir)!;
+  put({ id: '\0', lba: ns.dirLba.get(dir)!, size, flags: RecordFlags.Directory, recorded: dir === root ? date : dir.mtime });
+  put({ id: '\x01', lba: ns.dirLba.get(parent)!, size: ns.dirBytes.get(parent)!, flags: RecordFlags.Directory, recorded: parent === root ? date : parent.mtime });
+  for (const { id, node } of ns.records.get(dir)!) {
+    if (node.type === 'dir') {
+      put({ id, lba: ns.dirLba.get(node)!, size: ns.dirBytes.get(node)!, flags: RecordFlags.Directory, recorded: node.mtime });
+      continue;
+    }
+    const lba = layout.fileLba.get(node)!;
+    const fileSize = node.source.size;
+    let done = 0;
+    do {
+      const length = Math.min(MAX_EXTENT, fileSize - done);
+      const last = done + length >= fileSize;
+      put({ id, lba: fileSize === 0 ? 0 : lba + done / SECTOR, size: length, flags: last ? 0 : RecordFlags.MultiExtent, recorded: node.mtime });
+      done += length;
+    } while (done < fileSize);
+  }
+  return out;
+}
+
+function retargetCatalog(catalog: BootCatalog, placed: PlacedImage[]): BootCatalog {
+  let i = 0;
+  const move = (e: BootCatalog['defaultEntry']) => ({ ...e, loadRba: placed[i++]!.lba });
+  return {
+    ...catalog,
+    defaultEntry: move(catalog.defaultEntry),
+    sections: catalog.sections.map((s) => ({ ...s, entries: s.entries.map(move) })),
+  };
+}
+
+/** Reads and patches the images whose embedded address tables must follow them; keyed by new LBA. */
+async function patchBootImages(placed: PlacedImage[]): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>();
+  for (const p of placed) {
+    if (!p.plan.patchBootInfoTable && !p.plan.patchGrub2BootInfo) continue;
+    if (out.has(p.lba)) continue;
+    if (p.size > MAX_PATCHED_IMAGE_BYTES) throw new IsoFormatError(`boot image of ${p.size} bytes is too large to carry a boot-info-table`);
+    const source = p.file?.source ?? p.plan.source!;
+    const image = await readSource(source);
+    if (p.plan.patchBootInfoTable) patchBootInfoTable(image, p.lba);
+    if (p.plan.patchGrub2BootInfo) patchGrub2BootInfo(image, p.lba);
+    out.set(p.lba, image);
+  }
+  return out;
+}
+
+async function readSource(source: DataSource): Promise<Buffer> {
+  if (source.kind === 'bytes') return Buffer.from(source.data);
+  const buf = Buffer.alloc(source.size);
+  const fh = await open(source.path, 'r');
+  try {
+    let o = 0;
+    const ranges = source.kind === 'host' ? [{ offset: 0, length: source.size }] : source.extents;
+    for (const r of ranges) {
+      await fh.read(buf, o, r.length, r.offset);
+      o += r.length;
+    }
+  } finally {
+    await fh.close();
+  }
+  return buf;
+}
