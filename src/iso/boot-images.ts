@@ -10,7 +10,7 @@
 import { SECTOR } from './bytes.js';
 import { type BootEntry, FLOPPY_BYTES, PLATFORM_BIOS, emulationOf } from './boot-catalog.js';
 
-export type SizeBasis = 'file' | 'fat' | 'floppy' | 'mbr' | 'load-count';
+export type SizeBasis = 'file' | 'fat' | 'floppy' | 'mbr' | 'boot-info-table' | 'gap' | 'load-count';
 
 /** Size of a FAT file system from its boot sector, or undefined when `sector` is not a plausible FAT boot sector. */
 export function fatImageBytes(sector: Buffer): number | undefined {
@@ -42,9 +42,14 @@ export interface SizeContext {
   entry: BootEntry;
   /** Size of the tree file that starts at the image's LBA, if any. */
   fileSize?: number;
-  /** The first sector of the image. */
+  /** The first bytes of the image (at least 512; 64 or more to see a boot-info-table). */
   firstSector: Buffer;
+  /** Bytes from the image's start to the next structure of the image: an upper bound for hidden images. */
+  gapBytes?: number;
 }
+
+/** A hidden BIOS image whose size nothing records is taken up to the next structure, within this bound. */
+export const MAX_GAP_IMAGE_BYTES = 8 * 1024 * 1024;
 
 export function bootImageSize(c: SizeContext): { size: number; basis: SizeBasis } {
   if (c.fileSize !== undefined) return { size: c.fileSize, basis: 'file' };
@@ -60,6 +65,14 @@ export function bootImageSize(c: SizeContext): { size: number; basis: SizeBasis 
     const bytes = fatImageBytes(c.firstSector);
     if (bytes) return { size: bytes, basis: 'fat' };
   }
+  // A hidden no-emulation image: the BIOS loads only the first sectors and the code loads the rest itself, so
+  // the whole image must be carried. Its boot-info-table records its length; else it runs to the next structure.
+  const lbaOfImage = c.firstSector.length >= 64 ? c.firstSector.readUInt32LE(12) : -1;
+  if (c.firstSector.length >= 64 && c.firstSector.readUInt32LE(8) === 16 && lbaOfImage === c.entry.loadRba) {
+    const length = c.firstSector.readUInt32LE(16);
+    if (length >= loadBytes && length <= MAX_PATCHED_IMAGE_BYTES) return { size: length, basis: 'boot-info-table' };
+  }
+  if (c.gapBytes !== undefined && c.gapBytes > loadBytes && c.gapBytes <= MAX_GAP_IMAGE_BYTES) return { size: c.gapBytes, basis: 'gap' };
   return { size: Math.max(loadBytes, 512), basis: 'load-count' };
 }
 

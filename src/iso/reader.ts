@@ -37,6 +37,8 @@ export interface IsoEntry {
   recorded: Date;
   hidden: boolean;
   children: IsoEntry[];
+  /** Where a directory's records lie. */
+  dirLba?: number;
 }
 
 export interface BootImageInfo {
@@ -154,13 +156,16 @@ export class IsoImage {
       }
       const fileAt = new Map<number, IsoEntry>();
       for (const f of allFiles(root)) if (f.extents[0] && f.size > 0) fileAt.set(f.extents[0].offset / SECTOR, f);
+      const starts = structureStarts(root, [pvd, joliet], catalogLba, catalogEntries(catalog!).map((e) => e.entry.loadRba), Math.ceil(size / SECTOR));
       let index = 0;
       for (const { platformId, entry } of catalogEntries(catalog)) {
         index++;
         const lba = entry.loadRba;
         if (lba < 16 || (lba + 1) * SECTOR > size) fail(`El Torito entry ${index} points to sector ${lba}, outside the image`);
         const file = fileAt.get(lba);
-        const { size: imageSize, basis } = bootImageSize({ platformId, entry, fileSize: file?.size, firstSector: await read(lba * SECTOR, 512) });
+        const next = starts.find((s) => s > lba) ?? Math.ceil(size / SECTOR);
+        const firstSector = await read(lba * SECTOR, Math.min(SECTOR, size - lba * SECTOR));
+        const { size: imageSize, basis } = bootImageSize({ platformId, entry, fileSize: file?.size, firstSector, gapBytes: (next - lba) * SECTOR });
         if (lba * SECTOR + imageSize > size) fail(`El Torito entry ${index} (${imageSize} bytes at sector ${lba}) extends past the end of the file`);
         const head = await read(lba * SECTOR, Math.min(imageSize, 4096));
         bootImages.push({
@@ -208,6 +213,23 @@ export class IsoImage {
 }
 
 export type Naming = 'rockridge' | 'joliet' | 'iso9660';
+
+/** Sorted start LBAs of everything the image records: files, directories, path tables, catalog, boot images. */
+function structureStarts(root: IsoEntry, volumes: (VolumeDescriptor | undefined)[], catalogLba: number | undefined, bootLbas: number[], end: number): number[] {
+  const starts = new Set<number>([...bootLbas, end]);
+  if (catalogLba !== undefined) starts.add(catalogLba);
+  for (const v of volumes) {
+    if (!v) continue;
+    starts.add(v.typeLPathTable).add(v.typeMPathTable).add(v.root.lba);
+  }
+  const visit = (e: IsoEntry) => {
+    for (const x of e.extents) if (x.length > 0) starts.add(x.offset / SECTOR);
+    if (e.dirLba !== undefined) starts.add(e.dirLba);
+    e.children.forEach(visit);
+  };
+  visit(root);
+  return [...starts].sort((a, b) => a - b);
+}
 
 /** The System Use area of a directory record: after the name and its padding byte. */
 function systemUse(data: Buffer, offset: number): Buffer {
@@ -274,6 +296,7 @@ class TreeReader {
       visited.add(lba);
       if (depth > LIMITS.depth) this.fail(`directories nest deeper than ${LIMITS.depth} levels`);
       if (record.size > LIMITS.directoryBytes) this.fail(`directory "${entry.path || '/'}" claims ${record.size} bytes`);
+      entry.dirLba = lba;
       const data = await this.read(lba * SECTOR, record.size);
       for (const child of this.parseDirectory(data, entry, naming)) {
         entry.children.push(child.entry);

@@ -61,6 +61,12 @@ interface PlacedImage {
 
 const APPLICATION_ID = 'LIFEBOAT';
 
+/**
+ * Zero sectors after the last file (300 KiB, as mkisofs and xorriso pad): BIOS CD reads and Linux read-ahead fetch
+ * whole blocks, and a read past the end of the medium fails the whole read, so the last file would be unreadable.
+ */
+const TRAILING_PAD_SECTORS = 150;
+
 function resolveBootImages(root: TreeDir, plans: BootImagePlan[]): { file?: TreeFile; plan: BootImagePlan }[] {
   return plans.map((plan) => {
     if (!plan.treePath) return { plan };
@@ -106,7 +112,7 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
   const area = options.systemArea;
   const tail = area ? gptBackupBytes(area.data) : 0;
   const align = area ? imageAlignment(area.oldImageBytes, area.data) : SECTOR;
-  const totalBytes = Math.ceil((layout.volumeSectors * SECTOR + tail) / align) * align;
+  const totalBytes = Math.ceil(((layout.volumeSectors + TRAILING_PAD_SECTORS) * SECTOR + tail) / align) * align;
   const volumeSectors = totalBytes / SECTOR;
 
   let systemArea: Buffer = Buffer.alloc(SYSTEM_AREA_BYTES);
