@@ -1,9 +1,10 @@
 # Fresh machine: `make demo` runs the main job on the bundled example, `make test` runs every test.
-# Both install what they need (npm packages, Debian packages) first, quietly and only when missing.
+# Both install what they need first (npm packages, Debian packages, Wine), quietly and only when missing.
 SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec --test-concurrency=2
+TS_SOURCES := $(shell find src -name '*.ts')
 
-.PHONY: all deps build test test-unit test-integration demo bench clean
+.PHONY: all deps build test test-unit demo bench clean
 
 all: build
 
@@ -14,10 +15,20 @@ node_modules/.package-lock.json: package-lock.json
 deps: node_modules/.package-lock.json
 	@scripts/install-deps.sh
 
-build: deps
+dist/.built: $(TS_SOURCES) tsconfig.json node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
+	@touch $@
 
-test: build
+# The Windows restore assistant (Node 22 SEA); the script itself skips work when nothing changed.
+build/assistant.exe: $(TS_SOURCES) scripts/build-assistant.mjs package.json node_modules/.package-lock.json
+	node scripts/build-assistant.mjs
+
+.cache/wine/.lifeboat-win10: scripts/setup-wine.sh
+	scripts/setup-wine.sh >/dev/null
+
+build: deps dist/.built build/assistant.exe
+
+test: build .cache/wine/.lifeboat-win10
 	$(NODE_TEST) test/unit/*.test.ts test/integration/*.test.ts
 
 test-unit: build
@@ -28,6 +39,7 @@ demo: build
 
 bench: build
 	node --import tsx bench/iso/run.ts
+	node --import tsx bench/assistant/catalog.ts
 
 clean:
 	rm -rf dist build .cache
