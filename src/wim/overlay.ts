@@ -1,0 +1,23 @@
+/**
+ * The files of winpe-overlay/ and where they go. Resolved from this module's own location: src/wim/ (tsx) or
+ * dist/wim/ (compiled), two levels below the package root either way.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const OVERLAY_DIR = join(PACKAGE_ROOT, 'winpe-overlay');
+
+/** winpe-overlay/launch.cmd: goes into the boot image as \lifeboat\launch.cmd (see LAUNCH_CMD_IMAGE_PATH). */
+export const LAUNCH_CMD = join(OVERLAY_DIR, 'launch.cmd');
+/** winpe-overlay/start.cmd: goes onto the media as \lifeboat\start.cmd (manual start from Tools > Command Prompt). */
+export const START_CMD = join(OVERLAY_DIR, 'start.cmd');
+
+/** Where launch.cmd lives inside the boot image. */
+export const LAUNCH_CMD_IMAGE_PATH = '/lifeboat/launch.cmd';
+/** The same file as Windows PE sees it (X: is the RAM drive the boot image is loaded into). */
+export const LAUNCH_CMD_PE_PATH = '%SYSTEMDRIVE%\\lifeboat\\launch.cmd';
+/** winpeshl.ini inside the boot image. */
+export const WINPESHL_IMAGE_PATH = '/Windows/System32/winpeshl.ini';
+/** start.cmd on the media. */
+export const START_CMD_MEDIA_PATH = '/lifeboat/start.cmd';
