@@ -24,6 +24,8 @@ export const LIMITS = {
   depth: 255,
   entries: 1_000_000,
   directoryBytes: 64 * 1024 * 1024,
+  /** All directories together: many directories each claiming a large extent must not mean reading gigabytes. */
+  treeBytes: 512 * 1024 * 1024,
   catalogSectors: 8,
 };
 
@@ -99,7 +101,9 @@ export class IsoImage {
     if (!stat.isFile() && !stat.isBlockDevice()) throw new IsoFormatError(`"${path}" is not a regular file`);
     const size = stat.size;
     const fail = (what: string): never => {
-      throw new IsoFormatError(`"${path}" is not a usable ISO 9660 image: ${what}`, 'Use the ISO file as downloaded or created; if it was copied, copy it again.');
+      // Names from a damaged image can hold control characters (even terminal escapes): show them escaped.
+      const shown = what.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+      throw new IsoFormatError(`"${path}" is not a usable ISO 9660 image: ${shown}`, 'Use the ISO file as downloaded or created; if it was copied, copy it again.');
     };
     const read = async (offset: number, length: number): Promise<Buffer> => {
       if (offset < 0 || length < 0 || offset + length > size) fail(`a structure at byte ${offset} (+${length}) lies past the end of the file (${size} bytes): the file is truncated or damaged`);
@@ -114,10 +118,12 @@ export class IsoImage {
     let joliet: VolumeDescriptor | undefined;
     let catalogLba: number | undefined;
     let terminated = false;
-    for (let i = 0; i < LIMITS.descriptors && (16 + i + 1) * SECTOR <= size; i++) {
+    let i = 0;
+    for (; i < LIMITS.descriptors && (16 + i + 1) * SECTOR <= size; i++) {
       const sector = await read((16 + i) * SECTOR, SECTOR);
       const type = descriptorType(sector);
-      if (type === undefined) fail(`sector ${16 + i} is not a volume descriptor (no "CD001")`);
+      // Past sector 16 this means the set ran on without its terminator (overwritten, or never written).
+      if (type === undefined) fail(`${i > 0 ? 'its volume descriptor set has no terminator: ' : ''}sector ${16 + i} is not a volume descriptor (no "CD001")`);
       if (type === DescriptorType.Terminator) {
         terminated = true;
         break;
@@ -132,8 +138,10 @@ export class IsoImage {
         fail(`volume descriptor in sector ${16 + i} is damaged (${(e as Error).message})`);
       }
     }
-    if (!primary) fail('it has no primary volume descriptor');
+    // Running out of file before the terminator is truncation, not a missing terminator: say so.
+    if (!terminated && i < LIMITS.descriptors) fail(`the file ends at sector ${16 + i}, before the volume descriptor set terminator: it is truncated`);
     if (!terminated) fail(`its volume descriptor set has no terminator within ${LIMITS.descriptors} sectors`);
+    if (!primary) fail('it has no primary volume descriptor');
     const pvd = primary!;
 
     const systemArea = await read(0, SYSTEM_AREA_BYTES);
@@ -277,6 +285,7 @@ export function* allFiles(dir: IsoEntry): Generator<IsoEntry> {
 /** Walks directory extents breadth-first with loop, depth and size limits. */
 class TreeReader {
   private entries = 0;
+  private directoryBytes = 0;
   constructor(
     private readonly path: string,
     private readonly read: (offset: number, length: number) => Promise<Buffer>,
@@ -295,7 +304,9 @@ class TreeReader {
       if (visited.has(lba)) this.fail(`directory "${entry.path || '/'}" loops back to a directory already read (sector ${lba})`);
       visited.add(lba);
       if (depth > LIMITS.depth) this.fail(`directories nest deeper than ${LIMITS.depth} levels`);
-      if (record.size > LIMITS.directoryBytes) this.fail(`directory "${entry.path || '/'}" claims ${record.size} bytes`);
+      if (record.size > LIMITS.directoryBytes) this.fail(`directory "${entry.path || '/'}" claims ${record.size} bytes, over the limit of ${LIMITS.directoryBytes} bytes for one directory`);
+      this.directoryBytes += record.size;
+      if (this.directoryBytes > LIMITS.treeBytes) this.fail(`its directories add up to more than the limit of ${LIMITS.treeBytes} bytes (at "${entry.path || '/'}")`);
       entry.dirLba = lba;
       const data = await this.read(lba * SECTOR, record.size);
       for (const child of this.parseDirectory(data, entry, naming)) {
@@ -331,8 +342,9 @@ class TreeReader {
       if (++this.entries > LIMITS.entries) this.fail(`it has more than ${LIMITS.entries} entries`);
       const isDir = (rec.flags & RecordFlags.Directory) !== 0;
       const start = (rec.lba + rec.extAttrLength) * SECTOR;
-      if (rec.size > 0 && (start + rec.size > this.size || rec.lba === 0)) {
-        this.fail(`${where}: "${rec.id}" claims ${rec.size} bytes at sector ${rec.lba}, outside the file (${this.size} bytes)`);
+      if (rec.size > 0 && rec.lba === 0) this.fail(`${where}: "${rec.id}" claims ${rec.size} bytes at sector 0, inside the system area: the record is damaged`);
+      if (rec.size > 0 && start + rec.size > this.size) {
+        this.fail(`${where}: "${rec.id}" claims ${rec.size} bytes at sector ${rec.lba}, past the end of the file (${this.size} bytes): the file is truncated or the record is damaged`);
       }
       const name = rrName ?? (joliet ? rec.id.replace(/;\d+$/, '') : displayIsoName(rec.id));
       if (name === '' || name.includes('/') || name === '.' || name === '..') this.fail(`${where} has an entry with an unusable name "${rec.id}"`);
