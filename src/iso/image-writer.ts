@@ -12,8 +12,15 @@ const ZEROS = Buffer.alloc(BUFFER_BYTES);
 
 export type Progress = (done: number, total: number) => void;
 
+/** Files up to this size are read straight into the gather buffer, so a tree of small files costs few writes. */
+const SMALL_FILE_BYTES = 1 << 20;
+
 export class ImageWriter {
   private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** The other gather buffer: written to disk while `buffer` fills. */
+  private spare = Buffer.allocUnsafe(BUFFER_BYTES);
+  private pendingFlush: Promise<void> = Promise.resolve();
+  private failure: unknown;
   private fill = 0;
   /** Image offset of buffer[0]. */
   private bufferStart = 0;
@@ -47,11 +54,25 @@ export class ImageWriter {
     while (this.position < offset) await this.write(ZEROS.subarray(0, Math.min(BUFFER_BYTES, offset - this.position)));
   }
 
+  /** Starts writing the gathered bytes and switches to the other buffer; waits only for the previous flush. */
   async flush(): Promise<void> {
+    await this.settle();
     if (this.fill === 0) return;
-    await this.writeAt(this.buffer.subarray(0, this.fill), this.bufferStart);
-    this.bufferStart += this.fill;
+    const full = this.buffer;
+    const length = this.fill;
+    const at = this.bufferStart;
+    this.buffer = this.spare;
+    this.spare = full;
+    this.bufferStart += length;
     this.fill = 0;
+    this.pendingFlush = this.writeAt(full.subarray(0, length), at).catch((e: unknown) => {
+      this.failure = e;
+    });
+  }
+
+  private async settle(): Promise<void> {
+    await this.pendingFlush;
+    if (this.failure) throw this.failure;
   }
 
   private async writeAt(chunk: Buffer, position: number): Promise<void> {
@@ -69,6 +90,7 @@ export class ImageWriter {
   /** Copies a data source at the current position, streaming. */
   async copy(source: DataSource, describe: string): Promise<void> {
     if (source.kind === 'bytes') return this.write(source.data);
+    if (source.kind === 'host' && source.size <= SMALL_FILE_BYTES) return this.gatherSmallFile(source.path, source.size, describe);
     await this.flush();
     if (source.kind === 'host') {
       const input = await openInput(source.path, describe);
@@ -85,6 +107,25 @@ export class ImageWriter {
       }
       for (const e of source.extents) await this.copyRange(input, e.offset, e.length, describe);
     }
+  }
+
+  private async gatherSmallFile(path: string, size: number, describe: string): Promise<void> {
+    if (size > BUFFER_BYTES - this.fill) await this.flush();
+    const input = await openInput(path, describe);
+    try {
+      let done = 0;
+      while (done < size) {
+        const { bytesRead } = await input.read(this.buffer, this.fill + done, size - done, done);
+        if (bytesRead === 0) {
+          throw new InputError(`${describe} became shorter while it was being copied (read ${done} of ${size} bytes)`, 'Do not change the input files during a build; run again.');
+        }
+        done += bytesRead;
+      }
+    } finally {
+      await input.close();
+    }
+    this.fill += size;
+    if (this.fill === BUFFER_BYTES) await this.flush();
   }
 
   private async copyRange(input: FileHandle, offset: number, length: number, describe: string): Promise<void> {
@@ -109,11 +150,13 @@ export class ImageWriter {
   /** Flushes, sets the final size (trailing zero chunks were skipped) and closes opened inputs. */
   async finish(): Promise<void> {
     await this.flush();
+    await this.settle();
     await this.fh.truncate(this.position);
     await this.closeInputs();
   }
 
   async closeInputs(): Promise<void> {
+    await this.pendingFlush;
     for (const h of this.openImages.values()) await h.close().catch(() => undefined);
     this.openImages.clear();
   }
