@@ -14,6 +14,9 @@ export type Progress = (done: number, total: number) => void;
 
 /** Files up to this size are read straight into the gather buffer, so a tree of small files costs few writes. */
 const SMALL_FILE_BYTES = 1 << 20;
+/** Small files read ahead of the writer, so their open/read/close round trips overlap. */
+const READ_AHEAD_FILES = 64;
+const READ_AHEAD_BYTES = 8 << 20;
 
 export class ImageWriter {
   private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
@@ -26,6 +29,10 @@ export class ImageWriter {
   private bufferStart = 0;
   private readonly copyBuffers = [Buffer.allocUnsafe(BUFFER_BYTES), Buffer.allocUnsafe(BUFFER_BYTES)];
   private readonly openImages = new Map<string, FileHandle>();
+  /** Small files read ahead, in write order, each in a slice of one reused arena (no garbage per file). */
+  private readonly readAheads: { path: string; offset: number; size: number; read: Promise<Buffer> }[] = [];
+  private readonly arena = Buffer.allocUnsafe(READ_AHEAD_BYTES);
+  private arenaHead = 0;
 
   constructor(
     private readonly fh: FileHandle,
@@ -109,20 +116,43 @@ export class ImageWriter {
     }
   }
 
+  /** Starts reading the small host files among `upcoming` (the next files to write, in order) into the arena. */
+  readAhead(upcoming: readonly DataSource[]): void {
+    const last = this.readAheads.at(-1);
+    let i = last ? upcoming.findIndex((s) => s.kind === 'host' && s.path === last.path) + 1 : 0;
+    for (; i < upcoming.length && this.readAheads.length < READ_AHEAD_FILES; i++) {
+      const source = upcoming[i]!;
+      if (source.kind !== 'host' || source.size === 0 || source.size > SMALL_FILE_BYTES) continue;
+      const offset = this.arenaSlot(source.size);
+      if (offset === undefined) return;
+      const read = readSmallFile(source.path, this.arena.subarray(offset, offset + source.size), `"${source.path}"`);
+      read.catch(() => undefined); // reported when the file's turn comes
+      this.readAheads.push({ path: source.path, offset, size: source.size, read });
+      this.arenaHead = offset + source.size;
+    }
+  }
+
+  /** Where the next read-ahead of `size` bytes fits in the arena (a ring consumed in order), if it fits now. */
+  private arenaSlot(size: number): number | undefined {
+    const oldest = this.readAheads[0];
+    if (!oldest) return size <= READ_AHEAD_BYTES ? 0 : undefined;
+    if (this.arenaHead > oldest.offset) {
+      // Used: [oldest, head). Free: the end of the arena, else its start.
+      if (this.arenaHead + size <= READ_AHEAD_BYTES) return this.arenaHead;
+      return size <= oldest.offset ? 0 : undefined;
+    }
+    // Wrapped: used [oldest, end) and [0, head); free [head, oldest).
+    return this.arenaHead + size <= oldest.offset ? this.arenaHead : undefined;
+  }
+
   private async gatherSmallFile(path: string, size: number, describe: string): Promise<void> {
     if (size > BUFFER_BYTES - this.fill) await this.flush();
-    const input = await openInput(path, describe);
-    try {
-      let done = 0;
-      while (done < size) {
-        const { bytesRead } = await input.read(this.buffer, this.fill + done, size - done, done);
-        if (bytesRead === 0) {
-          throw new InputError(`${describe} became shorter while it was being copied (read ${done} of ${size} bytes)`, 'Do not change the input files during a build; run again.');
-        }
-        done += bytesRead;
-      }
-    } finally {
-      await input.close();
+    const target = this.buffer.subarray(this.fill, this.fill + size);
+    if (this.readAheads[0]?.path === path) {
+      const ahead = this.readAheads.shift()!;
+      (await ahead.read).copy(target);
+    } else {
+      await readSmallFile(path, target, describe);
     }
     this.fill += size;
     if (this.fill === BUFFER_BYTES) await this.flush();
@@ -160,6 +190,25 @@ export class ImageWriter {
     for (const h of this.openImages.values()) await h.close().catch(() => undefined);
     this.openImages.clear();
   }
+}
+
+/** Reads a whole small file into `data` (which has exactly its size). */
+async function readSmallFile(path: string, data: Buffer, describe: string): Promise<Buffer> {
+  const size = data.length;
+  const input = await openInput(path, describe);
+  try {
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await input.read(data, done, size - done, done);
+      if (bytesRead === 0) {
+        throw new InputError(`${describe} became shorter while it was being copied (read ${done} of ${size} bytes)`, 'Do not change the input files during a build; run again.');
+      }
+      done += bytesRead;
+    }
+  } finally {
+    await input.close();
+  }
+  return data;
 }
 
 async function openInput(path: string, describe: string): Promise<FileHandle> {

@@ -24,6 +24,8 @@ export interface RemasterOptions {
   /** Extra content given as bytes (generated files). */
   addBytes?: { isoPath: string; data: Buffer }[];
   remove?: string[];
+  /** Boot entries whose image becomes a file of the tree (e.g. UEFI -> efisys_noprompt.bin), by platform id. */
+  bootImageFiles?: { platformId: number; isoPath: string }[];
   volumeId?: string;
   date?: Date;
   onProgress?: Progress;
@@ -75,9 +77,16 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
     for (const b of o.addBytes ?? []) {
       placeNode(root, b.isoPath, { type: 'file', name: '', mtime: now, source: { kind: 'bytes', data: b.data, size: b.data.length } }, now);
     }
+    for (const swap of o.bootImageFiles ?? []) {
+      const index = image.bootImages.findIndex((b) => b.platformId === swap.platformId);
+      const node = findNode(root, swap.isoPath);
+      if (index < 0) throw new InputError(`${o.base} has no El Torito entry for platform 0x${swap.platformId.toString(16)}`);
+      if (node?.type !== 'file') throw new InputError(`${o.base} has no file ${swap.isoPath} to boot from`);
+      bootImages[index] = { treePath: swap.isoPath };
+    }
     for (const plan of bootImages) {
       // A boot image file replaced or removed by the user: its catalog entry keeps the original bytes.
-      if (plan.treePath) {
+      if (plan.treePath && plan.oldLba !== undefined) {
         const node = findNode(root, plan.treePath);
         if (node?.type !== 'file' || node.source.kind !== 'image' || node.source.extents[0]?.offset !== plan.oldLba! * 2048) {
           const info = image.bootImages.find((b) => b.lba === plan.oldLba)!;

@@ -169,7 +169,8 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
       await w.write(patchedImages.get(blob.lba) ?? Buffer.alloc(0));
       if (!patchedImages.has(blob.lba)) await w.copy(blob.source, 'a boot image');
     }
-    for (const file of layout.files) {
+    for (const [i, file] of layout.files.entries()) {
+      w.readAhead(layout.files.slice(i + 1, i + 65).map((f) => f.source));
       await w.padTo(layout.fileLba.get(file)! * SECTOR);
       const patched = patchedImages.get(layout.fileLba.get(file)!);
       if (patched && file.source.size > 0) await w.write(patched);
