@@ -1,36 +1,64 @@
-/** `lifeboat demo`: shows the ISO engine on a generated image (until the build pipeline lands, see issue 3). */
-import { mkdir, writeFile } from 'node:fs/promises';
+/**
+ * `lifeboat demo`: the whole pipeline on the bundled example site: a stand-in Veeam recovery ISO is generated, the
+ * example site is built from it (ISO + USB image, recovery code), and both outputs are verified.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { IsoImage, newDir, remaster, writeIso } from '../iso/index.js';
-import { formatBytes, say } from './output.js';
+import { JobError } from '../errors.js';
+import { buildMedia } from '../media/build.js';
+import { makeStandInBase } from '../media/stand-in-base.js';
+import { verifyMedia } from '../media/verify.js';
+import { Secret, generateRecoveryCode } from '../secrets/index.js';
+import { ASSISTANT_EXE } from './build.js';
+import { bold, formatBytes, green, red, say, yellow } from './output.js';
+import { progressMeter } from './progress.js';
+
+const EXAMPLE_SITE = fileURLToPath(new URL('../../examples/site.yaml', import.meta.url));
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .option('--out <dir>', 'folder for the demo outputs', 'dist/demo')
-    .description('run the pipeline on the bundled example: creates a test ISO, remasters it and inspects both')
+    .description('run the whole pipeline on the bundled example site, from a generated stand-in Veeam recovery ISO')
     .action(async (opts: { out: string }) => {
       const out = resolve(opts.out);
       await mkdir(out, { recursive: true });
-      const date = new Date('2026-01-01T00:00:00Z');
-      const root = newDir('', date);
-      const file = (name: string, text: string) => ({ type: 'file' as const, name, mtime: date, source: { kind: 'bytes' as const, data: Buffer.from(text), size: Buffer.byteLength(text) } });
-      const sources = newDir('sources', date);
-      sources.children.set('readme.txt', file('readme.txt', 'stand-in media\n'));
-      root.children.set('sources', sources);
-      const base = join(out, 'base.iso');
-      await writeIso(base, root, { volumeId: 'DEMO_BASE', date });
-      const extra = join(out, 'site.json');
-      await writeFile(extra, JSON.stringify({ site: 'demo', note: 'added by lifeboat iso remaster' }, null, 2));
-      const result = await remaster({ base, out: join(out, 'demo.iso'), add: [{ source: extra, isoPath: '/lifeboat/site.json' }], date });
-      const image = await IsoImage.open(result.path);
-      try {
-        say(`base ${base}; remastered ${result.path} (${formatBytes(result.bytes)})`);
-        for (const e of image.root.children) say(`  /${e.name}${e.isDir ? '/' : ''}`);
-        say(`  /lifeboat/site.json: ${image.find('/lifeboat/site.json')?.size} bytes`);
-      } finally {
-        await image.close();
+      const base = join(out, 'veeam-recovery-standin.iso');
+      if (!(await stat(base).catch(() => undefined))) {
+        say(`${bold('•')} generating a stand-in Veeam recovery ISO (Windows PE layout, real boot.wim) at ${base}`);
+        await makeStandInBase(base, join(out, '.standin-work'));
       }
+      let code: Secret | undefined;
+      const meter = progressMeter('  ');
+      const { report, files } = await buildMedia({
+        siteFile: EXAMPLE_SITE,
+        base,
+        outDir: out,
+        assistantExe: ASSISTANT_EXE,
+        // A demo share password is made up on the spot: the example share does not exist.
+        secrets: async () => {
+          const unlock = generateRecoveryCode();
+          code = new Secret(unlock.reveal());
+          return { sharePassword: new Secret(randomBytes(18).toString('base64url')), unlock, unlockKind: 'recovery-code' };
+        },
+        onStage: (s) => {
+          meter.end();
+          say(`${bold('•')} ${s}`);
+        },
+        onProgress: meter.update,
+      });
+      meter.end();
+      say(`\nrecovery code of this demo build: ${yellow(code!.reveal())}`);
+      for (const o of report.outputs) say(`  ${join(out, o.file)}  ${formatBytes(o.bytes)}`);
+      for (const w of report.warnings) say(`  ${yellow('note:')} ${w}`);
+      for (const file of files.filter((f) => f.endsWith('.iso') || f.endsWith('.img'))) {
+        const v = await verifyMedia(file);
+        say(`${v.ok ? green('verified') : red('FAILED')} ${file}: ${v.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAIL'}`).join(', ')}`);
+        if (!v.ok) throw new JobError(`${file} failed verification`);
+      }
+      say(`\nnext: boot ${join(out, report.outputs[0]!.file)} in a VM (UEFI or BIOS), or write ${report.site.id}-usb.img to a USB stick`);
     });
 }

@@ -2,18 +2,20 @@
  * The `lifeboat` command line. Each command lives in its own file and only parses, calls a module and prints.
  * Exit codes: 0 ok, 1 the job failed, 2 bad usage or input, 3 an audit found a problem.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../errors.js';
+import { registerBuild } from './build.js';
 import { registerDemo } from './demo.js';
 import { registerIso } from './iso.js';
 import { red, say } from './output.js';
+import { registerSite } from './site.js';
+import { registerVerify } from './verify.js';
+import { VERSION } from '../version.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command('lifeboat')
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .description([
       'Turns a Veeam Agent for Windows recovery ISO into a site\'s complete, tested restore kit.',
       '',
@@ -24,6 +26,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerSite(program);
+  registerBuild(program);
+  registerVerify(program);
   registerIso(program);
   registerDemo(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();

@@ -1,0 +1,67 @@
+/**
+ * Is the base ISO Windows PE media we can build on, and is it Veeam's? Checks the files and boot entries Windows
+ * PE media must have, then (with a WIM tool) reads the boot image's winpeshl.ini to confirm Veeam's launcher.
+ */
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { InputError } from '../errors.js';
+import { type IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
+import type { WimBackend } from '../wim/backend.js';
+import { type ParsedWinpeshl, isVeeamLaunch } from '../wim/winpeshl.js';
+import { inspectBootWim } from '../wim/autostart.js';
+
+export const BOOT_WIM = '/sources/boot.wim';
+const REQUIRED_FILES = ['/bootmgr', '/boot/bcd', '/efi/boot/bootx64.efi', BOOT_WIM];
+
+export interface BaseCheck {
+  /** What the media is: Veeam's recovery media, or generic Windows PE media accepted with --force. */
+  kind: 'veeam' | 'winpe';
+  /** What the boot image launched, when a WIM tool could read it. */
+  winpeshl?: ParsedWinpeshl;
+  /** Whether `efi/microsoft/boot/efisys_noprompt.bin` exists (for --no-prompt-boot). */
+  noPromptEfi?: string;
+  warnings: string[];
+}
+
+/** Checks the layout; throws an InputError naming everything missing. */
+export function checkWinPeLayout(image: IsoImage): void {
+  const missing = REQUIRED_FILES.filter((p) => !image.find(p) || image.find(p)!.isDir);
+  const platforms = image.bootImages.map((b) => b.platformId);
+  if (!platforms.includes(PLATFORM_BIOS)) missing.push('a BIOS El Torito boot entry');
+  if (!platforms.includes(PLATFORM_EFI)) missing.push('a UEFI El Torito boot entry');
+  if (missing.length > 0) {
+    throw new InputError(
+      `"${image.path}" is not Windows PE recovery media: missing ${missing.join(', ')}`,
+      'Use the ISO that Veeam Agent\'s "Create Recovery Media" wrote (or Veeam.EndPoint.Manager.exe /createrecoverymediaiso).',
+    );
+  }
+}
+
+/** Copies the boot image out of the ISO so a WIM tool can read and update it. */
+export async function extractFile(image: IsoImage, isoPath: string, dest: string): Promise<void> {
+  const entry = image.find(isoPath);
+  if (!entry) throw new InputError(`"${image.path}" has no ${isoPath}`);
+  await pipeline(Readable.from(image.stream(entry.extents)), createWriteStream(dest));
+}
+
+/** After checkWinPeLayout: is it Veeam's media (read from a copy of boot.wim), and what can the build use? */
+export async function checkBase(image: IsoImage, opts: { backend?: WimBackend; bootWimCopy?: string; force?: boolean }): Promise<BaseCheck> {
+  const warnings: string[] = [];
+  let winpeshl: ParsedWinpeshl | undefined;
+  if (opts.backend && opts.bootWimCopy) {
+    winpeshl = (await inspectBootWim(opts.backend, opts.bootWimCopy)).original;
+  } else {
+    warnings.push('no WIM tool (wimlib-imagex or DISM): the boot image was not checked for Veeam and gets no autostart');
+  }
+  const veeam = winpeshl ? isVeeamLaunch(winpeshl) : false;
+  if (winpeshl && !veeam && !opts.force) {
+    throw new InputError(
+      `"${image.path}" is Windows PE media, but its boot image does not start Veeam Recovery (X:\\VeeamRecovery\\ is not in winpeshl.ini)`,
+      'Use Veeam\'s recovery media, or add --force to build on generic Windows PE media.',
+    );
+  }
+  if (!winpeshl && !opts.force) warnings.push('could not confirm this is Veeam recovery media');
+  const noPrompt = image.find('/efi/microsoft/boot/efisys_noprompt.bin');
+  return { kind: veeam ? 'veeam' : 'winpe', winpeshl, noPromptEfi: noPrompt && !noPrompt.isDir ? noPrompt.path : undefined, warnings };
+}

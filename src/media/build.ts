@@ -1,0 +1,244 @@
+/**
+ * `lifeboat build`: a site's recovery media from a Veeam recovery ISO, as an ordered list of stages
+ * (check inputs, secrets, boot image, overlay, ISO, USB image, reports). Every output is staged and moved into
+ * place only when all are complete.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { IsoImage, PLATFORM_EFI, allFiles, remaster } from '../iso/index.js';
+import { type Secret, type VaultPayload, sealVault, serialiseVault } from '../secrets/index.js';
+import { type Site, driverFolders, loadSite } from '../site/index.js';
+import { type UsbTreeEntry, writeUsbImage } from '../usb/fat32.js';
+import { scanBlockMap, serializeBlockMap } from '../usb/image-writer.js';
+import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../usb/bios-boot.js';
+import { VERSION } from '../version.js';
+import { findWimBackend } from '../wim/backend.js';
+import { installAutostart } from '../wim/autostart.js';
+import { LAUNCH_CMD, START_CMD } from '../wim/overlay.js';
+import { BOOT_WIM, checkBase, checkWinPeLayout, extractFile } from './base-check.js';
+import { sha256Of } from './manifest.js';
+import { type OverlayFile, driverFiles, hostFile, manifestFile, textFile } from './overlay.js';
+import { renderSiteJson } from './site-json.js';
+import { Staging } from './staging.js';
+
+export interface BuildSecrets {
+  sharePassword: Secret;
+  unlock: Secret;
+  unlockKind: 'passphrase' | 'recovery-code';
+  veeamEncryptionPassword?: Secret;
+}
+
+export interface BuildOptions {
+  siteFile: string;
+  base: string;
+  outDir: string;
+  assistantExe: string;
+  /** Asked for only after the inputs checked out, so a typo in site.yaml does not cost a password prompt. */
+  secrets: (site: Site) => Promise<BuildSecrets>;
+  usb?: boolean;
+  autostart?: boolean;
+  noPromptBoot?: boolean;
+  force?: boolean;
+  date?: Date;
+  onStage?: (stage: string) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface OutputInfo {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface BuildReport {
+  format: 'lifeboat-build-report';
+  version: 1;
+  buildId: string;
+  builtAt: string;
+  lifeboatVersion: string;
+  site: { id: string; name: string; file: string; sha256: string; servers: string[] };
+  base: { file: string; bytes: number; sha256: string; volumeId: string; kind: 'veeam' | 'winpe' };
+  unlock: 'passphrase' | 'recovery-code';
+  autostart: { enabled: boolean; tool?: string; reason?: string; launches?: string[] };
+  noPromptBoot: { requested: boolean; applied: boolean; reason?: string };
+  usb: { built: boolean; bios: boolean; reason?: string };
+  drivers: { kind: string; files: number }[];
+  outputs: OutputInfo[];
+  warnings: string[];
+}
+
+async function fileSha256(path: string): Promise<string> {
+  return sha256Of(createReadStream(path, { highWaterMark: 4 << 20 }));
+}
+
+function buildIdFor(site: Site, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${site.site.id}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport; files: string[] }> {
+  const stage = o.onStage ?? (() => undefined);
+  const now = o.date ?? new Date();
+  const warnings: string[] = [];
+
+  stage('checking the site and the base ISO');
+  const site = await loadSite(o.siteFile);
+  const drivers: OverlayFile[] = [];
+  const driverCounts: { kind: string; files: number }[] = [];
+  for (const { kind, dir } of driverFolders(site, o.siteFile)) {
+    const files = await driverFiles(kind, dir);
+    drivers.push(...files);
+    driverCounts.push({ kind, files: files.length });
+  }
+  const assistant = await hostFile('/lifeboat/assistant.exe', o.assistantExe, 'assistant.exe');
+  const startCmd = await hostFile('/lifeboat/start.cmd', START_CMD, 'start.cmd');
+
+  const image = await IsoImage.open(o.base);
+  const staging = await Staging.open(o.outDir);
+  let secrets: BuildSecrets | undefined;
+  try {
+    checkWinPeLayout(image);
+    const backend = await findWimBackend();
+    const bootWim = staging.scratch('boot.wim');
+    if (backend) await extractFile(image, BOOT_WIM, bootWim);
+    const base = await checkBase(image, { backend, bootWimCopy: backend ? bootWim : undefined, force: o.force });
+    warnings.push(...base.warnings);
+
+    secrets = await o.secrets(site);
+    const buildId = buildIdFor(site, now);
+
+    let autostart: BuildReport['autostart'] = { enabled: false, reason: o.autostart === false ? 'turned off with --no-autostart' : 'no WIM tool (wimlib-imagex or DISM) on this machine' };
+    const replaced: OverlayFile[] = [];
+    if (backend && o.autostart !== false) {
+      stage(`adding the assistant's autostart to the boot image (${backend.name})`);
+      const result = await installAutostart(backend, bootWim, { launcherSource: LAUNCH_CMD });
+      autostart = { enabled: true, tool: backend.name, launches: result.original.apps.map((a) => a.path) };
+      replaced.push(await hostFile(BOOT_WIM, bootWim, 'the updated boot.wim'));
+    } else {
+      warnings.push(`no autostart: ${autostart.reason}; start the assistant with \\lifeboat\\start.cmd from Veeam's Tools > Command Prompt`);
+    }
+
+    stage('sealing the vault and composing \\lifeboat\\');
+    const payload: VaultPayload = {
+      share: { user: site.share.user, domain: site.share.domain, password: secrets.sharePassword },
+      veeamEncryptionPassword: secrets.veeamEncryptionPassword,
+    };
+    const vault = serialiseVault(await sealVault(payload, secrets.unlock, site.site.id));
+    const siteJson = renderSiteJson({
+      buildId, builtAt: now.toISOString(), lifeboatVersion: VERSION, site, veeamLaunch: base.winpeshl?.apps,
+      autostart: autostart.enabled, unlock: secrets.unlockKind,
+    });
+    const overlay: OverlayFile[] = [
+      assistant, startCmd, textFile('/lifeboat/site.json', siteJson), textFile('/lifeboat/vault.json', vault),
+      textFile('/lifeboat/manual/index.html', placeholderManual(site, buildId)), ...drivers,
+    ];
+    // The manifest covers the boot image the media will carry: the updated copy, or the base's own.
+    const baseBootWim = image.find(BOOT_WIM)!;
+    const manifest = replaced.length > 0
+      ? await manifestFile([...overlay, ...replaced])
+      : await manifestFile(overlay, [{ path: BOOT_WIM.slice(1), sha256: await sha256Of(image.stream(baseBootWim.extents)) }]);
+
+    let noPrompt: BuildReport['noPromptBoot'] = { requested: !!o.noPromptBoot, applied: false };
+    const remove: string[] = [];
+    const bootImageFiles: { platformId: number; isoPath: string }[] = [];
+    if (o.noPromptBoot) {
+      if (base.noPromptEfi) {
+        bootImageFiles.push({ platformId: PLATFORM_EFI, isoPath: base.noPromptEfi });
+        if (image.find('/boot/bootfix.bin')) remove.push('/boot/bootfix.bin');
+        noPrompt = { requested: true, applied: true };
+      } else {
+        noPrompt = { requested: true, applied: false, reason: 'the base carries no efi/microsoft/boot/efisys_noprompt.bin' };
+        warnings.push(`--no-prompt-boot not applied: ${noPrompt.reason}; UEFI boots still show "Press any key to boot from CD or DVD"`);
+      }
+    }
+
+    const isoName = `${site.site.id}.iso`;
+    stage(`writing ${isoName}`);
+    const all = [...overlay, manifest, ...replaced];
+    await remaster({
+      base: o.base,
+      out: staging.path(isoName),
+      add: all.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f).map((f) => ({ source: f.hostPath, isoPath: f.isoPath })),
+      addBytes: all.filter((f): f is OverlayFile & { data: Buffer } => 'data' in f).map((f) => ({ isoPath: f.isoPath, data: f.data })),
+      remove,
+      bootImageFiles,
+      volumeId: image.primary.volumeId,
+      date: o.date,
+      onProgress: o.onProgress,
+    });
+
+    let usb: BuildReport['usb'] = { built: false, bios: false, reason: 'turned off with --no-usb' };
+    const usbName = `${site.site.id}-usb.img`;
+    const blockmapName = `${usbName}.blockmap.json`;
+    if (o.usb !== false) {
+      stage(`writing ${usbName}`);
+      usb = await writeUsb(staging.path(isoName), staging.path(usbName), staging.path(blockmapName), buildId, o.onProgress);
+      if (!usb.bios) warnings.push(`UEFI-only USB image: ${usb.reason}`);
+    }
+
+    stage('writing checksums and the build report');
+    const outputs: OutputInfo[] = [];
+    for (const name of [isoName, ...(usb.built ? [usbName, blockmapName] : [])]) {
+      const path = staging.path(name);
+      outputs.push({ file: name, bytes: (await stat(path)).size, sha256: await fileSha256(path) });
+    }
+    await staging.writeText('SHA256SUMS', outputs.map((f) => `${f.sha256}  ${f.file}\n`).join(''));
+    const report: BuildReport = {
+      format: 'lifeboat-build-report',
+      version: 1,
+      buildId,
+      builtAt: now.toISOString(),
+      lifeboatVersion: VERSION,
+      site: { id: site.site.id, name: site.site.name, file: resolve(o.siteFile), sha256: await fileSha256(o.siteFile), servers: site.servers.map((s) => s.name) },
+      base: { file: resolve(o.base), bytes: image.size, sha256: await fileSha256(o.base), volumeId: image.primary.volumeId, kind: base.kind },
+      unlock: secrets.unlockKind,
+      autostart,
+      noPromptBoot: noPrompt,
+      usb,
+      drivers: driverCounts,
+      outputs,
+      warnings,
+    };
+    await staging.writeText('build-report.json', `${JSON.stringify(report, null, 2)}\n`);
+    const files = await staging.commit();
+    return { report, files };
+  } catch (e) {
+    await staging.dispose();
+    throw e;
+  } finally {
+    await image.close();
+    secrets?.sharePassword.wipe();
+    secrets?.unlock.wipe();
+    secrets?.veeamEncryptionPassword?.wipe();
+  }
+}
+
+/** The USB image: every file of the finished ISO on FAT32, BIOS boot through syslinux when the host has it. */
+async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb']> {
+  const iso = await IsoImage.open(isoPath);
+  try {
+    const entries: UsbTreeEntry[] = [...allFiles(iso.root)].map((f) => ({ path: f.path, size: f.size, mtime: f.recorded, source: () => iso.stream(f.extents) }));
+    const syslinux = await findSyslinux();
+    const bios = isSyslinuxMissing(syslinux) ? undefined : syslinux;
+    if (bios) entries.push(...syslinuxTreeEntries(bios));
+    const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, sync: true });
+    if (bios) await installSyslinux(usbPath, result.partition.offset, bios);
+    await writeFile(blockmapPath, serializeBlockMap(bios ? await scanBlockMap(usbPath) : result.blockMap));
+    return { built: true, bios: !!bios, reason: isSyslinuxMissing(syslinux) ? syslinux.reason : undefined };
+  } finally {
+    await iso.close();
+  }
+}
+
+function placeholderManual(site: Site, buildId: string): string {
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><meta charset="utf-8"><title>${esc(site.site.name)}: restore manual</title>
+<h1>${esc(site.site.name)}: restore manual</h1>
+<p>Build ${esc(buildId)}. The full site manual is printed separately; this page is a placeholder until the manual is generated into the media.</p>
+<p>Start the restore assistant with <code>\\lifeboat\\start.cmd</code> from Veeam Recovery's Tools &gt; Command Prompt if it did not start by itself.</p>
+`;
+}
+

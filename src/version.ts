@@ -1,0 +1,4 @@
+/** Lifeboat's version, from package.json (two folders up from src/ or dist/). */
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
