@@ -3,7 +3,7 @@
  * example site is built from it (ISO + USB image, recovery code), and both outputs are verified.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -29,7 +29,9 @@ export function registerDemo(program: Command): void {
       const base = join(out, 'veeam-recovery-standin.iso');
       if (!(await stat(base).catch(() => undefined))) {
         say(`${bold('•')} generating a stand-in Veeam recovery ISO (Windows PE layout, real boot.wim) at ${base}`);
-        await makeStandInBase(base, join(out, '.standin-work'));
+        const work = join(out, '.standin-work');
+        await makeStandInBase(base, work);
+        await rm(work, { recursive: true, force: true });
       }
       let code: Secret | undefined;
       const meter = progressMeter('  ');

@@ -31,6 +31,25 @@ describe('lifeboat command line', () => {
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
   });
 
+  test('schema prints the JSON Schema of site.yaml', async () => {
+    const r = await lifeboat(['schema']);
+    assert.equal(r.code, 0);
+    const schema = JSON.parse(r.stdout);
+    assert.equal(schema.type, 'object');
+    assert.ok(schema.properties.servers, 'servers are described');
+    assert.ok(schema.properties.share.properties.path.description);
+  });
+
+  test('init refuses to run without a terminal, and never overwrites a file silently', async () => {
+    const r = await lifeboat(['init', '--out', join(dir, 'new-site.yaml')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /needs a terminal/);
+    await writeFile(join(dir, 'taken.yaml'), 'x');
+    const taken = await lifeboat(['init', '--out', join(dir, 'taken.yaml')]);
+    assert.equal(taken.code, 2);
+    assert.match(taken.stderr, /already exists/);
+  });
+
   test('unknown commands and missing options are usage errors: exit 2', async () => {
     assert.equal((await lifeboat(['no-such-command'])).code, 2);
     const r = await lifeboat(['iso', 'create', '--dir', dir]);
