@@ -222,10 +222,11 @@ describe('assistant.exe (Windows Node SEA)', { timeout: 15 * 60_000 }, () => {
       assert.match(r.stdout, /--version/);
     });
 
-    test('without arguments it says the assistant is not implemented yet and exits 0', { skip }, () => {
-      const r = runUnderWine(env, []);
-      assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /not yet implemented/);
+    test('started away from the media it says where it looked and how to start it, exit 2', { skip }, () => {
+      const r = runUnderWine(env, ['--media', 'Z:\\nonexistent-media']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stdout, /recovery media was not found at .*nonexistent-media/i);
+      assert.match(r.stdout, /start\.cmd/);
     });
   });
 });
