@@ -2,71 +2,37 @@
  * Entry point of assistant.exe (the Restore Assistant run from the recovery media). Bundled by
  * scripts/build-assistant.mjs into a CommonJS file whose first statement sets process.title (an empty console title
  * aborts Node 22 on Windows, nodejs/node#58695), then packed into a Node single executable.
- *
- * This first version shows the site, unlocks the vault and prints what the restore needs from it; the guided steps
- * (machine, drivers, network, share, backups, target disk, hand-over) come with the assistant issue.
  * Keep this file free of top-level await and import.meta (both break in the CommonJS bundle).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { password } from '@inquirer/prompts';
-import { Secret, openVault, unlockSecretFromInput, VaultError, parseRecoveryCode, looksLikeRecoveryCode } from '../secrets/index.js';
+import { dirname, resolve } from 'node:path';
+import { LifeboatError } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
+import { SimulatedPlatform } from '../platform/simulated/simulated-platform.js';
+import { WinPePlatform } from '../platform/winpe/winpe-platform.js';
+import { runCheck } from './check.js';
+import { runAssistant } from './run.js';
+import { ConsoleUi } from './ui.js';
 import { versionLine } from './version.js';
 
-const USAGE = `Usage: assistant.exe [--media DRIVE:\\] [options]
+const USAGE = `Usage: assistant.exe [options]
 
-Lifeboat Restore Assistant: guides a technician through restoring a server from its Veeam backup.
+Lifeboat Restore Assistant: guides a technician through restoring a server from its Veeam backup,
+step by step, and hands over to Veeam Bare Metal Recovery with what to type.
 
 Options:
-  --media <dir>  root of the recovery media (default: the folder above \\lifeboat\\ that holds this program)
-  --version      print the version and exit
-  --help         print this help and exit
+  --media <dir>        root of the recovery media (default: the folder above \\lifeboat\\ that holds this program)
+  --check              only test the media: show the site and unlock the credentials
+  --simulate <folder>  train on a scenario (examples/scenarios/...) instead of this machine
+  --version            print the version and exit
+  --help               print this help and exit
 `;
 
-const MAX_ATTEMPTS = 3;
-
-function mediaRoot(argv: readonly string[]): string {
-  const i = argv.indexOf('--media');
-  if (i >= 0 && argv[i + 1]) return resolve(argv[i + 1]!);
-  return resolve(dirname(process.execPath), '..');
+function option(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
 }
 
-interface SiteJson {
-  buildId: string;
-  site: { site: { id: string; name: string }; share: { path: string; user: string; domain?: string }; servers: { name: string; role: string; firmware: string }[]; contacts: { name: string; phone: string }[] };
-  veeamLaunch?: { path: string }[];
-}
-
-/**
- * The unlock secret: from LIFEBOAT_UNLOCK on the first call (then removed from the environment), else typed.
- * Undefined when the input ended or the technician pressed Ctrl+C (inquirer's ExitPromptError), so the caller can
- * say so instead of reporting an unexpected error.
- */
-async function askUnlock(): Promise<Secret | undefined> {
-  const fromEnv = process.env.LIFEBOAT_UNLOCK;
-  if (fromEnv) {
-    delete process.env.LIFEBOAT_UNLOCK;
-    return new Secret(fromEnv);
-  }
-  let typed: string;
-  try {
-    typed = await password({
-      message: 'Recovery code or passphrase (from the sealed page of the manual)',
-      mask: '*',
-      validate: (text) => {
-        if (!looksLikeRecoveryCode(text)) return true;
-        const parsed = parseRecoveryCode(text);
-        return parsed.ok ? true : parsed.message;
-      },
-    });
-  } catch (e) {
-    if ((e as Error | undefined)?.name === 'ExitPromptError') return undefined;
-    throw e;
-  }
-  return new Secret(typed);
-}
-
-export async function run(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--version') || argv.includes('-v')) {
     process.stdout.write(`${versionLine()}\n`);
     return 0;
@@ -75,64 +41,38 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const root = mediaRoot(argv);
-  const say = (s = '') => process.stdout.write(`${s}\n`);
-  let site: SiteJson;
-  let vault: string;
+  const media = resolve(option(argv, '--media') ?? resolve(dirname(process.execPath), '..'));
+  if (argv.includes('--check')) return runCheck(media);
+  const scenario = option(argv, '--simulate');
+  let platform: Platform;
+  let simulated: SimulatedPlatform | undefined;
+  if (scenario) {
+    simulated = await SimulatedPlatform.start(scenario);
+    platform = simulated;
+  } else {
+    platform = new WinPePlatform({ mediaRoot: media });
+  }
   try {
-    site = JSON.parse(readFileSync(join(root, 'lifeboat', 'site.json'), 'utf8')) as SiteJson;
-    vault = readFileSync(join(root, 'lifeboat', 'vault.json'), 'utf8');
-  } catch (e) {
-    say(`The recovery media was not found at ${root} (${(e as NodeJS.ErrnoException).code ?? e}).`);
-    say('Start this program from the media: \\lifeboat\\start.cmd, or give --media D:\\');
-    return 2;
+    return await runAssistant(platform, new ConsoleUi());
+  } finally {
+    await simulated?.dispose();
   }
-  say(versionLine());
-  say(`Restore kit for ${site.site.site.name} (build ${site.buildId})`);
-  say(`Servers: ${site.site.servers.map((s) => `${s.name} (${s.role}, ${s.firmware.toUpperCase()})`).join(', ')}`);
-  say(`Backups: ${site.site.share.path}`);
-  say();
-  const callForHelp = () => {
-    say(`Call ${site.site.contacts[0]?.name ?? 'your IT contact'} (${site.site.contacts[0]?.phone ?? 'see the manual'}) for the recovery code, then start \\lifeboat\\start.cmd again.`);
-    say('Without it, type the share password into Veeam Recovery yourself.');
-  };
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const typed = await askUnlock();
-    if (!typed) {
-      say();
-      say('No recovery code or passphrase was entered: the vault stays locked.');
-      callForHelp();
-      return 1;
-    }
-    try {
-      const payload = await openVault(vault, unlockSecretFromInput(typed), site.site.site.id);
-      const share = payload.share;
-      say('Unlocked. For Veeam Bare Metal Recovery > Network storage > Shared folder:');
-      say(`  Shared folder:  ${site.site.share.path}`);
-      say(`  User name:      ${share.domain ? `${share.domain}\\${share.user}` : share.user}`);
-      say(`  Password:       stored on the media (${share.password.byteLength} characters); the full assistant shows it on request`);
-      if (payload.veeamEncryptionPassword) say('  Backup encryption password: stored on the media');
-      say();
-      say(`Next: ${site.veeamLaunch?.length ? 'Veeam Recovery starts when this window closes.' : 'start Veeam Recovery from its menu.'}`);
-      return 0;
-    } catch (e) {
-      if (!(e instanceof VaultError)) throw e;
-      const left = MAX_ATTEMPTS - attempt;
-      say(`${e.message}.${left > 0 ? ` ${left} attempt${left === 1 ? '' : 's'} left.` : ''}`);
-      if (left === 0) callForHelp();
-    } finally {
-      typed.wipe();
-    }
-  }
-  return 1;
 }
 
-run(process.argv.slice(2)).then(
+main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stdout.write(`The assistant stopped on an unexpected error: ${(e as Error)?.message ?? e}\n`);
-    process.exitCode = 1;
+    if ((e as Error)?.name === 'ExitPromptError') {
+      process.stdout.write('\nThe assistant was closed. Start it again with \\lifeboat\\start.cmd.\n');
+      process.exitCode = 1;
+    } else if (e instanceof LifeboatError) {
+      process.stdout.write(`${e.message}\n${e.hint ?? ''}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stdout.write(`The assistant stopped on an unexpected error: ${(e as Error)?.stack ?? e}\nVeeam Recovery starts when this window closes; follow the manual.\n`);
+      process.exitCode = 1;
+    }
   },
 );

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../errors.js';
+import { registerAssistant } from './assistant.js';
 import { registerBuild } from './build.js';
 import { registerDemo } from './demo.js';
 import { registerIso } from './iso.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerBuild(program);
   registerVerify(program);
   registerIso(program);
+  registerAssistant(program);
   registerDemo(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride().showHelpAfterError();

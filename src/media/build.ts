@@ -19,9 +19,9 @@ import { findWimBackend } from '../wim/backend.js';
 import { installAutostart } from '../wim/autostart.js';
 import { LAUNCH_CMD, START_CMD } from '../wim/overlay.js';
 import { BOOT_WIM, checkBase, checkWinPeLayout, extractFile } from './base-check.js';
-import { sha256Of } from './manifest.js';
+import { sha256Of } from '../util/manifest.js';
 import { type OverlayFile, driverFiles, hostFile, manifestFile, textFile } from './overlay.js';
-import { renderSiteJson } from './site-json.js';
+import { renderSiteJson } from '../site/site-json.js';
 import { Staging } from './staging.js';
 
 export interface BuildSecrets {

@@ -7,7 +7,7 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from '../errors.js';
-import { type ManifestEntry, MANIFEST_PATH, renderManifest, sha256Of } from './manifest.js';
+import { type ManifestEntry, MANIFEST_PATH, renderManifest, sha256Of } from '../util/manifest.js';
 
 export type OverlayFile = { isoPath: string; hostPath: string; size: number } | { isoPath: string; data: Buffer; size: number };
 

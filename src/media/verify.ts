@@ -7,8 +7,8 @@ import { InputError } from '../errors.js';
 import { IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
 import { parseVault } from '../secrets/index.js';
 import { FatImage } from '../usb/fat32-reader.js';
-import { MANIFEST_PATH, parseManifest, sha256Of } from './manifest.js';
-import { SITE_JSON_FORMAT } from './site-json.js';
+import { MANIFEST_PATH, parseManifest, sha256Of } from '../util/manifest.js';
+import { SITE_JSON_FORMAT } from '../site/site-json.js';
 
 export interface Check {
   name: string;

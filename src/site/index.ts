@@ -3,3 +3,4 @@ export { loadSite, parseSite, driverFolders, SiteFileError, formatIssue, type Si
 export { siteJsonSchema } from './json-schema.js';
 export { renderSiteYaml, type RenderOptions } from './write.js';
 export { askSite, inquirerPrompter, type Prompter, type Choice } from './init.js';
+export * from './site-json.js';

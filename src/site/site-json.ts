@@ -2,8 +2,7 @@
  * site.json: the non-secret site data the assistant reads on the media: site, contacts, share location, servers,
  * RPO, the build id, and what Veeam's media launched (so the assistant can hand over to it). Never a secret.
  */
-import type { Site } from '../site/index.js';
-import type { ParsedWinpeshl } from '../wim/winpeshl.js';
+import type { Site } from './schema.js';
 
 export const SITE_JSON_FORMAT = 'lifeboat-site';
 

@@ -1,0 +1,59 @@
+/** Step 3: load the storage and network drivers this machine needs from \lifeboat\drivers (drvload). */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Hypervisor } from '../../platform/platform.js';
+import type { Step } from '../context.js';
+
+const HYPERVISOR_KIND: Record<Hypervisor, string | undefined> = { kvm: 'virtio', esxi: 'vmware', xen: 'xen', hyperv: 'hyperv', virtualbox: undefined };
+const VENDORS = ['dell', 'hpe', 'lenovo', 'fujitsu', 'supermicro'];
+
+async function infFiles(dir: string, depth = 0): Promise<string[]> {
+  if (depth > 8) return [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await infFiles(p, depth + 1)));
+    else if (e.name.toLowerCase().endsWith('.inf')) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Which driver folders apply: the hypervisor's, the hardware vendor's, and custom ones. */
+export function driverKinds(hypervisor: Hypervisor | undefined, manufacturer: string): string[] {
+  const kinds: string[] = [];
+  const h = hypervisor && HYPERVISOR_KIND[hypervisor];
+  if (h) kinds.push(h);
+  const maker = manufacturer.toLowerCase();
+  for (const v of VENDORS) if (maker.includes(v === 'hpe' ? 'hp' : v)) kinds.push(v);
+  kinds.push('custom');
+  return kinds;
+}
+
+export const drivers: Step = {
+  id: 'drivers',
+  title: 'Drivers',
+  async run({ ui, log, platform, media, state }) {
+    const m = state.machine!;
+    const kinds = driverKinds(m.hypervisor, m.manufacturer);
+    const results: { inf: string; ok: boolean; message: string }[] = [];
+    for (const kind of kinds) {
+      for (const inf of await infFiles(join(media.root, 'lifeboat', 'drivers', kind))) {
+        const r = await platform.loadDriver(inf);
+        results.push({ inf, ok: r.ok, message: r.output.trim() });
+        log.write(`drvload ${inf}: ${r.ok ? 'ok' : `failed (${r.code}) ${r.output.trim()}`}`);
+      }
+    }
+    state.drivers = results;
+    if (results.length === 0) {
+      ui.say(`No extra drivers needed for this machine (looked for: ${kinds.join(', ')}).`);
+      return 'next';
+    }
+    const failed = results.filter((r) => !r.ok);
+    ui.ok(`Loaded ${results.length - failed.length} of ${results.length} driver packages (${kinds.filter((k) => k !== 'custom').join(', ') || 'custom'}).`);
+    for (const f of failed) ui.warn(`Could not load ${f.inf.split(/[\\/]/).pop()}: ${f.message}`);
+    if (failed.length) ui.say('Disks or network cards may be missing; Veeam Recovery also offers "Load driver" later.');
+    state.disks = await platform.disks();
+    return 'next';
+  },
+};

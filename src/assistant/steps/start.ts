@@ -1,0 +1,47 @@
+/** Step 1: which site and build this is, and whether the media reads back as it was written. */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MANIFEST_PATH, parseManifest, sha256Of } from '../../util/manifest.js';
+import type { Step } from '../context.js';
+
+export const start: Step = {
+  id: 'start',
+  title: 'Restore kit and media check',
+  async run({ ui, log, media, state }) {
+    const site = media.site;
+    ui.say(`Restore kit for ${site.site.site.name}, build ${site.buildId} (${site.builtAt.slice(0, 10)})`);
+    ui.say(`Servers: ${site.site.servers.map((s) => `${s.name} (${s.role})`).join(', ')}`);
+    ui.say(`Backups on ${site.site.share.path}`);
+    log.write(`site ${site.site.site.id} build ${site.buildId}`);
+    let entries;
+    try {
+      entries = parseManifest(await readFile(join(media.root, ...MANIFEST_PATH.split('/')), 'utf8'));
+    } catch (e) {
+      ui.warn(`The media's checksum list cannot be read (${(e as Error).message}). The media may be damaged.`);
+      log.write(`media check: manifest unreadable: ${(e as Error).message}`);
+      state.mediaOk = false;
+      return (await ui.confirm('Continue anyway? (better: use another copy of the media)', false)) === true ? 'next' : 'quit';
+    }
+    const bad: string[] = [];
+    let done = 0;
+    for (const e of entries) {
+      const path = join(media.root, ...e.path.split('/'));
+      const size = await stat(path).then((s) => s.size, () => undefined);
+      if (size === undefined) bad.push(`${e.path} is missing`);
+      else if ((await sha256Of(createReadStream(path, { highWaterMark: 1 << 20 }))) !== e.sha256) bad.push(`${e.path} is damaged`);
+      done++;
+      if (size !== undefined && size > 50e6) ui.say(`  checked ${done} of ${entries.length} files (${e.path}, ${Math.round(size / 1e6)} MB)`);
+    }
+    state.mediaOk = bad.length === 0;
+    log.write(`media check: ${entries.length} files, ${bad.length} bad${bad.length ? `: ${bad.join('; ')}` : ''}`);
+    if (bad.length === 0) {
+      ui.ok(`Media check: all ${entries.length} files are as they were written.`);
+      return 'next';
+    }
+    ui.warn('THE MEDIA IS DAMAGED: the USB stick or ISO was not written correctly.');
+    for (const b of bad.slice(0, 8)) ui.warn(`  ${b}`);
+    ui.say('Write the USB image to another stick (lifeboat flash verifies it), or use the ISO, then start again.');
+    return (await ui.confirm('Continue with damaged media anyway? (not recommended)', false)) === true ? 'next' : 'quit';
+  },
+};

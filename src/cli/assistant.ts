@@ -1,0 +1,35 @@
+/** `lifeboat assistant --simulate SCENARIO`: the restore assistant on a training scenario, on any machine. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { runAssistant } from '../assistant/run.js';
+import { ConsoleUi } from '../assistant/ui.js';
+import { InputError } from '../errors.js';
+import { SimulatedPlatform } from '../platform/simulated/simulated-platform.js';
+
+export function registerAssistant(program: Command): void {
+  program
+    .command('assistant')
+    .option('--simulate <scenario>', 'a scenario folder (examples/scenarios/...): machine, disks, network and share to play')
+    .option('--keep <dir>', 'keep the simulated media and share in DIR, to read the session log and report afterwards')
+    .description('run the restore assistant: inside Windows PE it starts from the media; here, --simulate trains on a scenario')
+    .addHelpText('after', [
+      '',
+      'Scenarios (examples/scenarios/): healthy-physical, p2v-kvm, domain-controller-hyperv, broken-chain,',
+      'wrong-firmware, share-unreachable, bad-password, no-backups, disk-too-small, only-boot-disk.',
+      'Their unlock passphrase is in examples/scenarios/README.md. Esc goes back one step at every prompt.',
+      '',
+      'Example:',
+      '  lifeboat assistant --simulate examples/scenarios/healthy-physical',
+    ].join('\n'))
+    .action(async (opts: { simulate?: string; keep?: string }) => {
+      if (!opts.simulate) {
+        throw new InputError('the assistant runs inside Windows PE, started from the recovery media', 'To train on this machine, give a scenario: lifeboat assistant --simulate examples/scenarios/healthy-physical');
+      }
+      const platform = await SimulatedPlatform.start(opts.simulate, { work: opts.keep && resolve(opts.keep) });
+      try {
+        process.exitCode = await runAssistant(platform, new ConsoleUi());
+      } finally {
+        if (!opts.keep) await platform.dispose();
+      }
+    });
+}
