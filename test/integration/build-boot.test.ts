@@ -215,7 +215,7 @@ describe('lifeboat build: the media boots and its assistant unlocks the vault', 
         .map(([k, v]) => `export ${k}=${q(v)}`)
         .join('\n');
       // timeout --foreground: the assistant must stay in the terminal's foreground process group to read from it.
-      await writeFile(script, `#!/bin/sh\nunset DISPLAY WAYLAND_DISPLAY\n${exports}\ntimeout --foreground -s KILL ${WINE_TIMEOUT_MS / 1000} wine ${q(exe)} --media ${q(winePath(media))} >${q(outPath)} 2>${q(errPath)}\necho $? >${q(rcPath)}.tmp && mv ${q(rcPath)}.tmp ${q(rcPath)}\n`);
+      await writeFile(script, `#!/bin/sh\nunset DISPLAY WAYLAND_DISPLAY\n${exports}\ntimeout --foreground -s KILL ${WINE_TIMEOUT_MS / 1000} wine ${q(exe)} --check --media ${q(winePath(media))} >${q(outPath)} 2>${q(errPath)}\necho $? >${q(rcPath)}.tmp && mv ${q(rcPath)}.tmp ${q(rcPath)}\n`);
       await chmod(script, 0o755);
       const started = performance.now();
       const tmux = (...a: string[]) => runChecked('tmux', ['-L', tmuxSocket, ...a]);
@@ -258,7 +258,7 @@ describe('lifeboat build: the media boots and its assistant unlocks the vault', 
     });
 
     test('with the passphrase in LIFEBOAT_UNLOCK it shows the site and unlocks the share account', { skip }, async () => {
-      const r = await runAssistant(['--media', winePath(media)], { unlock: PASSPHRASE, name: 'unlock-ok' });
+      const r = await runAssistant(['--check', '--media', winePath(media)], { unlock: PASSPHRASE, name: 'unlock-ok' });
       assert.equal(r.status, 0, diag(r));
       assert.ok(r.stdout.startsWith(`lifeboat-assistant ${VERSION}`), diag(r));
       assert.match(r.stdout, new RegExp(`Restore kit for ${SITE_NAME}`), diag(r));
@@ -272,7 +272,7 @@ describe('lifeboat build: the media boots and its assistant unlocks the vault', 
     });
 
     test('with a wrong LIFEBOAT_UNLOCK and nothing to type (stdin /dev/null) it says so and exits 1 without hanging', { skip }, async () => {
-      const r = await runAssistant(['--media', winePath(media)], { unlock: WRONG, name: 'unlock-wrong' });
+      const r = await runAssistant(['--check', '--media', winePath(media)], { unlock: WRONG, name: 'unlock-wrong' });
       assert.equal(r.timedOut, false, `hung\n${diag(r)}`);
       assert.equal(r.status, 1, diag(r));
       assert.match(r.stdout, /Restore kit for Muster Steuerberatung/, diag(r));
@@ -286,7 +286,7 @@ describe('lifeboat build: the media boots and its assistant unlocks the vault', 
     test('a wrong LIFEBOAT_UNLOCK, then the right passphrase given on stdin (a file): unlocked', { skip }, async () => {
       const input = join(work, 'typed.txt');
       await writeFile(input, `${PASSPHRASE}\r\n`);
-      const r = await runAssistant(['--media', winePath(media)], { unlock: WRONG, stdinFile: input, name: 'unlock-stdin' });
+      const r = await runAssistant(['--check', '--media', winePath(media)], { unlock: WRONG, stdinFile: input, name: 'unlock-stdin' });
       assert.equal(r.status, 0, diag(r));
       assert.match(r.stdout, /2 attempts left/, diag(r));
       assert.match(r.stdout, /^Unlocked\./m, diag(r));
