@@ -4,6 +4,7 @@
  * the end.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Secret } from '../secrets/secret.js';
 import { redact } from '../secrets/redact.js';
@@ -11,11 +12,20 @@ import { redact } from '../secrets/redact.js';
 export class SessionLog {
   readonly lines: string[] = [];
   private readonly secrets: Secret[] = [];
-  readonly file: string;
+  /** Where the log is mirrored; undefined when no folder could be written (the log then lives in memory only). */
+  readonly file: string | undefined;
 
   constructor(dir: string, private readonly now: () => Date, stamp: string) {
-    mkdirSync(dir, { recursive: true });
-    this.file = join(dir, `lifeboat-session-${stamp}.log`);
+    // X:\ exists in Windows PE; started elsewhere (a PC, Wine) the log falls back to the temp folder.
+    for (const candidate of [dir, join(tmpdir(), 'lifeboat-logs')]) {
+      try {
+        mkdirSync(candidate, { recursive: true });
+        this.file = join(candidate, `lifeboat-session-${stamp}.log`);
+        break;
+      } catch {
+        // try the next place
+      }
+    }
   }
 
   /** Secrets to keep out of the log from now on. */
@@ -29,7 +39,7 @@ export class SessionLog {
       const entry = `${this.now().toISOString()} ${line}`;
       this.lines.push(entry);
       try {
-        appendFileSync(this.file, `${entry}\n`);
+        if (this.file) appendFileSync(this.file, `${entry}\n`);
       } catch {
         // The scratch disk being full must not stop a restore: the log stays in memory.
       }

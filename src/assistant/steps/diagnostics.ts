@@ -1,4 +1,5 @@
 /** Step 12: save the failed system's logs and dumps to the share, before a restore overwrites them. */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectDiagnostics, planDiagnostics } from '../diagnostics.js';
 import { BACK } from '../ui.js';
@@ -33,7 +34,6 @@ export const diagnostics: Step = {
     const server = media.site.site.servers.length === 1 ? media.site.site.servers[0]!.name : 'failed-system';
     const dir = join(state.shareRoot ?? platform.scratchRoot, 'lifeboat-logs', server, stamp.replace(/[:.]/g, '-'));
     const dest = join(dir, `diagnostics-${letter}.tar.gz`);
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true });
     let last = 0;
     const result = await collectDiagnostics(volume.root, plan, dest, {

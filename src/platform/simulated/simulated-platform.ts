@@ -3,7 +3,7 @@
  * with the scenario's training secret, drivers, manifest) and a share from real Veeam metadata re-dated so the
  * newest point has the scenario's age, then answers the assistant as the scenario's machine would.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { Secret } from '../../secrets/secret.js';
@@ -31,7 +31,6 @@ export function shiftVeeamTimes(text: string, ms: number): string {
 }
 
 async function listFiles(root: string, dir = root): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -185,7 +184,6 @@ export class SimulatedPlatform implements Platform {
   }
 
   async windowsVolumes(): Promise<WindowsVolume[]> {
-    const { stat } = await import('node:fs/promises');
     const has = await stat(join(this.restoredRoot, 'Windows', 'System32', 'config', 'SYSTEM')).then(() => true, () => false);
     return has ? [{ letter: 'W', root: this.restoredRoot, label: 'Windows', hasWindows: true }] : [];
   }
