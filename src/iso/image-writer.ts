@@ -3,6 +3,7 @@
  * with two buffers so that reading the next chunk overlaps writing the previous one. Chunks that are entirely zero
  * are skipped (the file is pre-sized, so they read back as zeros), which keeps sparse inputs sparse and cheap.
  */
+import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import type { DataSource } from './tree.js';
@@ -82,7 +83,18 @@ export class ImageWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** SHA-256 of the image, computed on the way through (every byte reaches writeAt once, in order). */
+  private readonly hash = createHash('sha256');
+  private hashed = 0;
+
+  get sha256(): string {
+    return this.hash.copy().digest('hex');
+  }
+
   private async writeAt(chunk: Buffer, position: number): Promise<void> {
+    if (position !== this.hashed) throw new Error(`layout error: write at ${position} after ${this.hashed} bytes`);
+    this.hash.update(chunk);
+    this.hashed += chunk.length;
     if (!chunk.equals(ZEROS.subarray(0, chunk.length))) {
       let written = 0;
       while (written < chunk.length) {

@@ -49,6 +49,8 @@ export interface WriteOptions {
 export interface WriteResult {
   path: string;
   bytes: number;
+  /** SHA-256 of the written image. */
+  sha256: string;
   bootEntries: { lba: number; size: number }[];
 }
 
@@ -129,6 +131,7 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
 
   const out = await AtomicFile.create(target, totalBytes);
   const w = new ImageWriter(out.handle, totalBytes, options.onProgress);
+  let sha256 = '';
   try {
     await w.write(systemArea);
     const common = {
@@ -182,13 +185,14 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
     }
     await w.padTo(totalBytes);
     await w.finish();
+    sha256 = w.sha256;
     await out.commit();
   } catch (e) {
     await w.closeInputs();
     await out.abort();
     throw writeError(target, e);
   }
-  return { path: target, bytes: totalBytes, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+  return { path: target, bytes: totalBytes, sha256, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
 }
 
 function pathTableFields(ns: Namespace) {

@@ -2,9 +2,8 @@
  * Is the base ISO Windows PE media we can build on, and is it Veeam's? Checks the files and boot entries Windows
  * PE media must have, then (with a WIM tool) reads the boot image's winpeshl.ini to confirm Veeam's launcher.
  */
-import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { writeError } from '../util/atomic-file.js';
 import { InputError } from '../errors.js';
 import { type IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
 import type { WimBackend } from '../wim/backend.js';
@@ -42,7 +41,15 @@ export function checkWinPeLayout(image: IsoImage): void {
 export async function extractFile(image: IsoImage, isoPath: string, dest: string): Promise<void> {
   const entry = image.find(isoPath);
   if (!entry) throw new InputError(`"${image.path}" has no ${isoPath}`);
-  await pipeline(Readable.from(image.stream(entry.extents)), createWriteStream(dest));
+  const out = await open(dest, 'w');
+  try {
+    // Each chunk is a reused buffer: written before the next is read.
+    for await (const chunk of image.streamReusing(entry.extents, 4 << 20)) await out.write(chunk);
+  } catch (e) {
+    throw writeError(dest, e);
+  } finally {
+    await out.close();
+  }
 }
 
 /** After checkWinPeLayout: is it Veeam's media (read from a copy of boot.wim), and what can the build use? */

@@ -19,6 +19,7 @@ import { findWimBackend } from '../wim/backend.js';
 import { installAutostart } from '../wim/autostart.js';
 import { LAUNCH_CMD, START_CMD } from '../wim/overlay.js';
 import { BOOT_WIM, checkBase, checkWinPeLayout, extractFile } from './base-check.js';
+import { sha256FileInWorker } from '../util/hash-worker.js';
 import { sha256Of } from '../util/manifest.js';
 import { type OverlayFile, driverFiles, hostFile, manifestFile, textFile } from './overlay.js';
 import { renderSiteJson } from '../site/site-json.js';
@@ -97,6 +98,8 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
   const startCmd = await hostFile('/lifeboat/start.cmd', START_CMD, 'start.cmd');
 
   const image = await IsoImage.open(o.base);
+  const baseSha256 = sha256FileInWorker(o.base);
+  baseSha256.catch(() => undefined); // awaited for the report; a failure there surfaces then
   const staging = await Staging.open(o.outDir);
   let secrets: BuildSecrets | undefined;
   try {
@@ -109,6 +112,13 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
 
     secrets = await o.secrets(site);
     const buildId = buildIdFor(site, now);
+    // Sealed first: scrypt needs 128 MiB, best taken while little else is in memory.
+    stage('sealing the vault');
+    const payload: VaultPayload = {
+      share: { user: site.share.user, domain: site.share.domain, password: secrets.sharePassword },
+      veeamEncryptionPassword: secrets.veeamEncryptionPassword,
+    };
+    const vault = serialiseVault(await sealVault(payload, secrets.unlock, site.site.id));
 
     let autostart: BuildReport['autostart'] = { enabled: false, reason: o.autostart === false ? 'turned off with --no-autostart' : 'no WIM tool (wimlib-imagex or DISM) on this machine' };
     const replaced: OverlayFile[] = [];
@@ -121,12 +131,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       warnings.push(`no autostart: ${autostart.reason}; start the assistant with \\lifeboat\\start.cmd from Veeam's Tools > Command Prompt`);
     }
 
-    stage('sealing the vault and composing \\lifeboat\\');
-    const payload: VaultPayload = {
-      share: { user: site.share.user, domain: site.share.domain, password: secrets.sharePassword },
-      veeamEncryptionPassword: secrets.veeamEncryptionPassword,
-    };
-    const vault = serialiseVault(await sealVault(payload, secrets.unlock, site.site.id));
+    stage('composing \\lifeboat\\');
     const siteJson = renderSiteJson({
       buildId, builtAt: now.toISOString(), lifeboatVersion: VERSION, site, veeamLaunch: base.winpeshl?.apps,
       autostart: autostart.enabled, unlock: secrets.unlockKind,
@@ -158,7 +163,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
     const isoName = `${site.site.id}.iso`;
     stage(`writing ${isoName}`);
     const all = [...overlay, manifest, ...replaced];
-    await remaster({
+    const iso = await remaster({
       base: o.base,
       out: staging.path(isoName),
       add: all.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f).map((f) => ({ source: f.hostPath, isoPath: f.isoPath })),
@@ -171,19 +176,23 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
     });
 
     let usb: BuildReport['usb'] = { built: false, bios: false, reason: 'turned off with --no-usb' };
+    let usbSha256: string | undefined;
     const usbName = `${site.site.id}-usb.img`;
     const blockmapName = `${usbName}.blockmap.json`;
     if (o.usb !== false) {
       stage(`writing ${usbName}`);
-      usb = await writeUsb(staging.path(isoName), staging.path(usbName), staging.path(blockmapName), buildId, o.onProgress);
+      const { sha256, ...info } = await writeUsb(staging.path(isoName), staging.path(usbName), staging.path(blockmapName), buildId, o.onProgress);
+      usb = info;
+      usbSha256 = sha256;
       if (!usb.bios) warnings.push(`UEFI-only USB image: ${usb.reason}`);
     }
 
     stage('writing checksums and the build report');
-    const outputs: OutputInfo[] = [];
-    for (const name of [isoName, ...(usb.built ? [usbName, blockmapName] : [])]) {
-      const path = staging.path(name);
-      outputs.push({ file: name, bytes: (await stat(path)).size, sha256: await fileSha256(path) });
+    // Both images were hashed on the way through; only the small block map is read again.
+    const outputs: OutputInfo[] = [{ file: isoName, bytes: iso.bytes, sha256: iso.sha256 }];
+    if (usb.built) {
+      outputs.push({ file: usbName, bytes: (await stat(staging.path(usbName))).size, sha256: usbSha256! });
+      outputs.push({ file: blockmapName, bytes: (await stat(staging.path(blockmapName))).size, sha256: await fileSha256(staging.path(blockmapName)) });
     }
     await staging.writeText('SHA256SUMS', outputs.map((f) => `${f.sha256}  ${f.file}\n`).join(''));
     const report: BuildReport = {
@@ -193,7 +202,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       builtAt: now.toISOString(),
       lifeboatVersion: VERSION,
       site: { id: site.site.id, name: site.site.name, file: resolve(o.siteFile), sha256: await fileSha256(o.siteFile), servers: site.servers.map((s) => s.name) },
-      base: { file: resolve(o.base), bytes: image.size, sha256: await fileSha256(o.base), volumeId: image.primary.volumeId, kind: base.kind },
+      base: { file: resolve(o.base), bytes: image.size, sha256: await baseSha256, volumeId: image.primary.volumeId, kind: base.kind },
       unlock: secrets.unlockKind,
       autostart,
       noPromptBoot: noPrompt,
@@ -217,17 +226,23 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
 }
 
 /** The USB image: every file of the finished ISO on FAT32, BIOS boot through syslinux when the host has it. */
-async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb']> {
+async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb'] & { sha256?: string }> {
   const iso = await IsoImage.open(isoPath);
   try {
-    const entries: UsbTreeEntry[] = [...allFiles(iso.root)].map((f) => ({ path: f.path, size: f.size, mtime: f.recorded, source: () => iso.stream(f.extents) }));
+    const entries: UsbTreeEntry[] = [...allFiles(iso.root)].map((f) => ({ path: f.path, size: f.size, mtime: f.recorded, source: () => iso.streamReusing(f.extents) }));
     const syslinux = await findSyslinux();
     const bios = isSyslinuxMissing(syslinux) ? undefined : syslinux;
     if (bios) entries.push(...syslinuxTreeEntries(bios));
-    const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, sync: true });
-    if (bios) await installSyslinux(usbPath, result.partition.offset, bios);
-    await writeFile(blockmapPath, serializeBlockMap(bios ? await scanBlockMap(usbPath) : result.blockMap));
-    return { built: true, bios: !!bios, reason: isSyslinuxMissing(syslinux) ? syslinux.reason : undefined };
+    const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, sync: true, hashImage: !bios });
+    if (!bios) {
+      await writeFile(blockmapPath, serializeBlockMap(result.blockMap));
+      return { built: true, bios: false, reason: isSyslinuxMissing(syslinux) ? syslinux.reason : undefined, sha256: result.imageSha256 };
+    }
+    // syslinux writes ldlinux into free clusters and rewrites the boot sector: map (and hash) the image afresh.
+    await installSyslinux(usbPath, result.partition.offset, bios);
+    const { imageSha256, ...map } = await scanBlockMap(usbPath);
+    await writeFile(blockmapPath, serializeBlockMap(map));
+    return { built: true, bios: true, sha256: imageSha256 };
   } finally {
     await iso.close();
   }

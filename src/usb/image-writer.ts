@@ -246,11 +246,16 @@ function alignDown(n: number): number {
  * Builds a block map by reading an existing image and mapping every block that is not all zeros (adjacent blocks
  * merged, ranges cut at 32 MiB). For images changed after they were built (e.g. by a boot-code installer).
  */
-export async function scanBlockMap(path: string): Promise<BlockMap> {
+/**
+ * Rebuilds the block map by reading an image (after a tool such as syslinux changed it), and hashes the whole image
+ * in the same pass. Runs of non-zero blocks are hashed with one update per run, not per block.
+ */
+export async function scanBlockMap(path: string): Promise<BlockMap & { imageSha256: string }> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
     const chunk = Buffer.allocUnsafe(BUFFER_SIZE);
+    const whole = createHash('sha256');
     const ranges: BlockMapRange[] = [];
     let cur: { start: number; hash: Hash; length: number } | undefined;
     const end = () => {
@@ -261,18 +266,29 @@ export async function scanBlockMap(path: string): Promise<BlockMap> {
       const want = Math.min(BUFFER_SIZE, size - pos);
       const { bytesRead } = await fh.read(chunk, 0, want, pos);
       if (bytesRead <= 0) throw new Error(`short read at ${pos} of ${path}`);
+      const data = chunk.subarray(0, bytesRead);
+      whole.update(data);
+      let runStart = -1;
+      const flushRun = (until: number) => {
+        if (runStart >= 0) cur!.hash.update(data.subarray(runStart, until));
+        runStart = -1;
+      };
       for (let off = 0; off < bytesRead; off += BLOCK_SIZE) {
-        const block = chunk.subarray(off, Math.min(off + BLOCK_SIZE, bytesRead));
-        const blockStart = pos + off;
-        if (isZero(block)) {
+        const blockEnd = Math.min(off + BLOCK_SIZE, bytesRead);
+        if (isZero(data.subarray(off, blockEnd))) {
+          flushRun(off);
           end();
           continue;
         }
-        if (cur && cur.length >= MAX_RANGE_LENGTH) end();
-        if (!cur) cur = { start: blockStart, hash: createHash('sha256'), length: 0 };
-        cur.hash.update(block);
-        cur.length += block.length;
+        if (cur && cur.length >= MAX_RANGE_LENGTH) {
+          flushRun(off);
+          end();
+        }
+        if (!cur) cur = { start: pos + off, hash: createHash('sha256'), length: 0 };
+        if (runStart < 0) runStart = off;
+        cur.length += blockEnd - off;
       }
+      flushRun(bytesRead);
       pos += bytesRead;
     }
     end();
@@ -283,6 +299,7 @@ export async function scanBlockMap(path: string): Promise<BlockMap> {
       blockSize: BLOCK_SIZE,
       mappedBytes: ranges.reduce((s, r) => s + r.length, 0),
       ranges,
+      imageSha256: whole.digest('hex'),
     };
   } finally {
     await fh.close();

@@ -16,7 +16,7 @@ export const targetDisk: Step = {
       ui.say('Check that the new disk is connected and seen by the firmware (RAID volumes must be created first), or load its storage driver, then look again.');
       log.write('target disk: none besides the boot media');
       const choice = await ui.select('What now?', [{ name: 'Look again', value: 'again' }, { name: 'Quit', value: 'quit' }]);
-      if (choice === BACK) return 'back';
+      if (choice === BACK) return { goto: 'backups' };
       return choice === 'again' ? { goto: 'target-disk' } : 'quit';
     }
     const pick = await ui.select('Restore onto which disk? EVERYTHING ON IT WILL BE ERASED.', candidates.map((d) => {
@@ -24,7 +24,9 @@ export const targetDisk: Step = {
       const size = d.sizeBytes < needUsed ? ' TOO SMALL' : d.sizeBytes < needWhole ? ' smaller than the original: Manual restore' : '';
       return { name: `Disk ${d.number}: ${gb(d.sizeBytes)} ${d.bus} ${d.model}${vols ? ` [${vols}]` : ' [empty]'}${size}`, value: d.number };
     }));
-    if (pick === BACK) return 'back';
+    // Back to the choice of server and restore point: the step before (requirements) asks nothing when all is well,
+    // so plain 'back' would land on this same list again.
+    if (pick === BACK) return { goto: 'backups' };
     const disk = candidates.find((d) => d.number === pick)!;
     if (disk.sizeBytes < needUsed) {
       ui.warn(`Disk ${disk.number} (${gb(disk.sizeBytes)}) is smaller than the data in the backup (${gb(needUsed)}): the restore cannot fit.`);

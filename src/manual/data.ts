@@ -1,0 +1,323 @@
+/**
+ * The manual's view model: everything the templates print, computed from site.yaml (and the share's metadata when
+ * read). Templates only place these values; they never compute or invent one. Every value is plain text: the
+ * templates escape it.
+ */
+import { basename } from 'node:path';
+import type { Escalation, Contact, Hypervisor, Server, ServerRole, Site, Vendor } from '../site/index.js';
+import type { CatalogServer, ShareCatalog } from './catalog.js';
+import { HYPERVISOR_NAMES, type VmPlan, type VmScript, keepFailedVmScript, vmPlan } from './commands.js';
+import { localBackupSchedule, restoreTimeEstimate } from './estimates.js';
+
+/** The manual's chapters, in print order. `when` says whether the chapter is printed for this site. */
+export const CHAPTERS = {
+  contacts: 'Contacts and decisions',
+  before: 'Before you start',
+  physical: 'Restoring a physical server',
+  vm: 'Restoring into a virtual machine',
+  assistant: 'The restore assistant, screen by screen',
+  veeam: 'Veeam Bare Metal Recovery, page by page',
+  after: 'After the restore',
+  log: 'Restore log',
+  sealed: 'Sealed page: recovery code',
+  backup: 'The backup side',
+  glossary: 'Glossary',
+  sheets: 'Server sheets',
+} as const;
+export type ChapterId = keyof typeof CHAPTERS;
+
+export interface ManualInput {
+  readonly site: Site;
+  /** The site.yaml the manual was made from (only its file name is printed). */
+  readonly siteFile: string;
+  readonly buildId?: string;
+  readonly builtAt?: Date;
+  /** Checksums of the built media files, printed on the cover. */
+  readonly mediaChecksums?: readonly { readonly file: string; readonly sha256: string }[];
+  /** The generated recovery code: printed only on the sealed page, and only when asked for. */
+  readonly recoveryCode?: string;
+  /** Backup metadata read from the share (`--share`). */
+  readonly catalog?: ShareCatalog;
+  /** Backup schedule lines per server name (from src/veeam/schedule.ts); a local description is used otherwise. */
+  readonly schedule?: Readonly<Record<string, readonly string[]>>;
+  /** NAS capacity figures (from src/veeam/capacity.ts), printed as label/value rows. */
+  readonly capacity?: readonly { readonly label: string; readonly value: string }[];
+}
+
+export interface Chapter {
+  readonly id: ChapterId;
+  readonly number: number;
+  readonly title: string;
+  /** Page where the chapter starts, when known (filled in by the PDF pass). */
+  page?: number;
+}
+
+const ROLE_NAMES: Record<ServerRole, string> = {
+  dc: 'Domain controller',
+  sql: 'SQL Server',
+  exchange: 'Exchange Server',
+  file: 'File server',
+  app: 'Application server',
+};
+/** Restore order: domain controllers first, then what others depend on. */
+const ROLE_ORDER: readonly ServerRole[] = ['dc', 'sql', 'exchange', 'file', 'app'];
+
+export interface BootFacts {
+  readonly vendor: string;
+  readonly key: string;
+  readonly menu: string;
+  readonly setupKey: string;
+  readonly bmc: string;
+  readonly note?: string;
+}
+
+/** One-time boot menu keys and management boards by vendor (current server generations). */
+export const BOOT_FACTS: Record<Vendor, BootFacts> = {
+  dell: { vendor: 'Dell', key: 'F11', menu: 'Boot Manager, then One-shot UEFI Boot (or One-shot BIOS Boot)', setupKey: 'F2', bmc: 'iDRAC (Virtual Console, Virtual Media)', note: 'F12 starts a network (PXE) boot: not what you want here.' },
+  hpe: { vendor: 'HPE', key: 'F11', menu: 'One-Time Boot Menu', setupKey: 'F9 (System Utilities)', bmc: 'iLO (Remote Console, Virtual Media)' },
+  lenovo: { vendor: 'Lenovo', key: 'F12', menu: 'Boot Manager / Select Boot Device', setupKey: 'F1', bmc: 'XClarity Controller (Remote Console, Media)' },
+  fujitsu: { vendor: 'Fujitsu', key: 'F12', menu: 'Boot Menu', setupKey: 'F2', bmc: 'iRMC (AVR, Virtual Media)' },
+  supermicro: { vendor: 'Supermicro', key: 'F11', menu: 'Boot menu (Please select boot device)', setupKey: 'Del', bmc: 'BMC web interface (iKVM, Virtual Media)' },
+  other: { vendor: 'Other vendor', key: 'F11 or F12 (the start screen names it)', menu: 'boot menu / boot device selection', setupKey: 'F2 or Del', bmc: 'the server\'s management board, if it has one' },
+};
+
+export interface ServerView {
+  readonly name: string;
+  readonly anchor: string;
+  readonly order: number;
+  readonly fqdn: string;
+  readonly role: ServerRole;
+  readonly roleName: string;
+  readonly isDc: boolean;
+  readonly physical: boolean;
+  readonly runsOnText: string;
+  readonly hypervisor?: Hypervisor;
+  readonly hypervisorName?: string;
+  readonly firmware: 'uefi' | 'bios';
+  readonly firmwareText: string;
+  readonly partitionText: string;
+  readonly cpusText: string;
+  readonly ramText: string;
+  readonly disks: readonly { readonly label: string; readonly size: string }[];
+  readonly disksText: string;
+  readonly os: string;
+  readonly veeamJob: string;
+  readonly boot?: BootFacts;
+  readonly vm?: VmPlan;
+  readonly keepFailed?: VmScript;
+  readonly estimate: { readonly time: string; readonly basis: string };
+  readonly backup?: {
+    readonly newest: string;
+    readonly os: string;
+    readonly ram: string;
+    readonly firmware: string;
+    readonly disks: readonly string[];
+    readonly encrypted: boolean;
+    readonly points: string;
+    readonly firmwareMismatch: boolean;
+  };
+  readonly schedule: readonly string[];
+}
+
+export interface ManualModel {
+  readonly title: string;
+  readonly siteName: string;
+  readonly siteId: string;
+  readonly siteFile: string;
+  readonly buildId: string;
+  readonly builtAt: string;
+  readonly isoFile: string;
+  readonly usbFile: string;
+  readonly checksums: readonly { readonly file: string; readonly sha256: string }[];
+  readonly contacts: readonly Contact[];
+  readonly firstContact?: Contact;
+  readonly escalation: readonly Escalation[];
+  readonly share: { readonly path: string; readonly account: string; readonly user: string; readonly domain: string };
+  readonly nas: { readonly host: string; readonly link: string };
+  readonly rpoHours: number;
+  readonly retentionDays: number;
+  readonly servers: readonly ServerView[];
+  readonly physicalServers: readonly ServerView[];
+  readonly vmGroups: readonly { readonly hypervisor: Hypervisor; readonly name: string; readonly servers: readonly ServerView[] }[];
+  readonly roles: { readonly dc: boolean; readonly sql: boolean; readonly exchange: boolean; readonly file: boolean; readonly app: boolean };
+  readonly dcNames: string;
+  readonly orderText: string;
+  readonly totalEstimate: string;
+  readonly linkText: string;
+  readonly scheduleLines: readonly string[];
+  readonly scheduleFromSite: boolean;
+  readonly capacity: readonly { readonly label: string; readonly value: string }[];
+  readonly catalog?: { readonly root: string; readAt: string; readonly missing: string; readonly problems: readonly string[] };
+  readonly sealed?: { readonly code: string; readonly groups: readonly string[] };
+  readonly chapters: Chapter[];
+  readonly chapter: Partial<Record<ChapterId, Chapter>>;
+  readonly auditCommand: string;
+  readonly manualCommand: string;
+  readonly buildCommand: string;
+  readonly flashCommand: string;
+  readonly generatedWith: string;
+}
+
+const gbText = (gb: number) => (gb >= 1000 ? `${(gb / 1000).toFixed(gb % 1000 === 0 ? 0 : 1)} TB` : `${Math.round(gb * 10) / 10} GB`);
+const bytesText = (b: number) => gbText(b / 1e9);
+
+function durationText(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+function dateText(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function anchorOf(name: string): string {
+  return `server-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+}
+
+function serverView(site: Site, server: Server, order: number, isoFile: string, input: ManualInput, backup?: CatalogServer): ServerView {
+  const physical = server.runsOn.kind === 'physical';
+  const hypervisor = server.runsOn.kind === 'vm' ? server.runsOn.hypervisor : undefined;
+  const runsOnText = server.runsOn.kind === 'physical'
+    ? `Physical: ${BOOT_FACTS[server.runsOn.vendor].vendor}${server.runsOn.model ? ` ${server.runsOn.model}` : ''}`
+    : `Virtual machine on ${HYPERVISOR_NAMES[server.runsOn.kind === 'vm' ? server.runsOn.hypervisor : 'kvm']}`;
+  const diskGbTotal = server.disks.reduce((a, d) => a + d.sizeGb, 0);
+  const link = site.nas.linkSpeedGbps;
+  const bytes = backup?.dataBytes ?? diskGbTotal * 1e9;
+  const est = restoreTimeEstimate(bytes, link);
+  const basis = backup?.dataBytes !== undefined
+    ? `${bytesText(backup.dataBytes)} of data in the newest restore point, over ${link} Gbit/s`
+    : `${gbText(diskGbTotal)} of disks (the upper limit: only used space is copied), over ${link} Gbit/s`;
+  const scheduleLines = input.schedule?.[server.name] ?? localBackupSchedule(site).lines;
+  const firmwareText = server.firmware === 'uefi' ? 'UEFI' : 'Legacy BIOS';
+  return {
+    name: server.name,
+    anchor: anchorOf(server.name),
+    order,
+    fqdn: server.fqdn ?? '-',
+    role: server.role,
+    roleName: ROLE_NAMES[server.role],
+    isDc: server.role === 'dc',
+    physical,
+    runsOnText,
+    hypervisor,
+    hypervisorName: hypervisor ? HYPERVISOR_NAMES[hypervisor] : undefined,
+    firmware: server.firmware,
+    firmwareText,
+    partitionText: server.firmware === 'uefi' ? 'GPT' : 'MBR',
+    cpusText: server.cpus !== undefined ? String(server.cpus) : 'not recorded (2 assumed for a VM)',
+    ramText: `${server.ramGb} GB`,
+    disks: server.disks.map((d, i) => ({ label: `Disk ${i}${d.name ? ` (${d.name})` : ''}`, size: gbText(d.sizeGb) })),
+    disksText: server.disks.map((d, i) => `disk ${i}${d.name ? ` ${d.name}` : ''} ${gbText(d.sizeGb)}`).join(', '),
+    os: server.os ?? 'not recorded',
+    veeamJob: server.veeamJob,
+    boot: server.runsOn.kind === 'physical' ? BOOT_FACTS[server.runsOn.vendor] : undefined,
+    vm: hypervisor ? vmPlan(server, hypervisor, isoFile) : undefined,
+    keepFailed: hypervisor ? keepFailedVmScript(server.name, hypervisor) : undefined,
+    estimate: { time: durationText(est.totalMinutes), basis },
+    backup: backup
+      ? {
+          newest: backup.newestLabel ? `${backup.newestLabel}${backup.newestType ? ` (${backup.newestType})` : ''}` : 'no restore point',
+          os: backup.osName ?? 'not recorded',
+          ram: backup.ramBytes !== undefined ? `${Math.round(backup.ramBytes / 2 ** 30)} GB` : 'not recorded',
+          firmware: backup.firmware ? (backup.firmware === 'uefi' ? 'UEFI (GPT)' : 'Legacy BIOS (MBR)') : 'not recorded',
+          disks: backup.disks.map((d) => `Disk ${d.number ?? '?'}: ${d.capacityBytes !== undefined ? bytesText(d.capacityBytes) : 'size not recorded'} ${d.partitionStyle}, ${d.usedBytes !== undefined ? bytesText(d.usedBytes) : 'unknown'} used`),
+          encrypted: backup.encrypted,
+          points: String(backup.pointCount),
+          firmwareMismatch: backup.firmware !== undefined && backup.firmware !== server.firmware,
+        }
+      : undefined,
+    schedule: scheduleLines,
+  };
+}
+
+/** Builds the view model. Pure: the same input gives the same model. */
+export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean }): ManualModel {
+  const { site } = input;
+  const isoFile = `${site.site.id}.iso`;
+  const usbFile = `${site.site.id}-usb.img`;
+  const sorted = [...site.servers].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
+  const catalogByName = new Map((input.catalog?.servers ?? []).map((s) => [s.name.toUpperCase(), s]));
+  const servers = sorted.map((s, i) => serverView(site, s, i + 1, isoFile, input, catalogByName.get(s.name.toUpperCase())));
+  const physicalServers = servers.filter((s) => s.physical);
+  const vmGroups = (['hyperv', 'esxi', 'kvm', 'proxmox', 'xen'] as const)
+    .map((h) => ({ hypervisor: h, name: HYPERVISOR_NAMES[h], servers: servers.filter((s) => s.hypervisor === h) }))
+    .filter((g) => g.servers.length > 0);
+  const roles = {
+    dc: servers.some((s) => s.role === 'dc'),
+    sql: servers.some((s) => s.role === 'sql'),
+    exchange: servers.some((s) => s.role === 'exchange'),
+    file: servers.some((s) => s.role === 'file'),
+    app: servers.some((s) => s.role === 'app'),
+  };
+  const sealed = opts.sealedPage && input.recoveryCode ? input.recoveryCode : undefined;
+  const ids: ChapterId[] = ['contacts', 'before'];
+  if (physicalServers.length) ids.push('physical');
+  if (vmGroups.length) ids.push('vm');
+  ids.push('assistant', 'veeam', 'after', 'log');
+  if (sealed) ids.push('sealed');
+  ids.push('backup', 'glossary', 'sheets');
+  const chapters: Chapter[] = ids.map((id, i) => ({ id, number: i + 1, title: CHAPTERS[id] }));
+  const totalMinutes = servers.reduce((a, s) => {
+    const bytes = input.catalog?.servers.find((c) => c.name.toUpperCase() === s.name.toUpperCase())?.dataBytes
+      ?? site.servers.find((x) => x.name === s.name)!.disks.reduce((x, d) => x + d.sizeGb, 0) * 1e9;
+    return a + restoreTimeEstimate(bytes, site.nas.linkSpeedGbps).totalMinutes;
+  }, 0);
+  const siteFile = basename(input.siteFile);
+  const account = site.share.domain ? `${site.share.domain}\\${site.share.user}` : site.share.user;
+  return {
+    title: `Restore manual: ${site.site.name}`,
+    siteName: site.site.name,
+    siteId: site.site.id,
+    siteFile,
+    buildId: input.buildId ?? 'manual only (no media build)',
+    builtAt: dateText(input.builtAt ?? new Date()),
+    isoFile,
+    usbFile,
+    checksums: input.mediaChecksums ?? [],
+    contacts: site.contacts,
+    firstContact: site.contacts[0],
+    escalation: site.escalation,
+    share: { path: site.share.path, account, user: site.share.user, domain: site.share.domain ?? '(none)' },
+    nas: { host: site.nas.host ?? site.share.path.slice(2).split('\\')[0] ?? '-', link: `${site.nas.linkSpeedGbps} Gbit/s` },
+    rpoHours: site.rpoHours,
+    retentionDays: site.retentionDays,
+    servers,
+    physicalServers,
+    vmGroups,
+    roles,
+    dcNames: servers.filter((s) => s.isDc).map((s) => s.name).join(', '),
+    orderText: servers.map((s) => s.name).join(' → '),
+    totalEstimate: durationText(totalMinutes),
+    linkText: `${site.nas.linkSpeedGbps} Gbit/s`,
+    scheduleLines: localBackupSchedule(site).lines,
+    scheduleFromSite: !input.schedule,
+    capacity: input.capacity ?? capacityFromCatalog(input.catalog),
+    catalog: input.catalog
+      ? {
+          root: input.catalog.root,
+          readAt: dateText(input.catalog.readAt),
+          missing: input.catalog.missing.join(', '),
+          problems: input.catalog.problems,
+        }
+      : undefined,
+    sealed: sealed ? { code: sealed, groups: sealed.split(/[\s-]+/).filter(Boolean) } : undefined,
+    chapters,
+    chapter: Object.fromEntries(chapters.map((c) => [c.id, c])),
+    auditCommand: `lifeboat audit --site ${siteFile} --share ${site.share.path}`,
+    manualCommand: `lifeboat manual --site ${siteFile} --out manual`,
+    buildCommand: `lifeboat build --site ${siteFile} --base VeeamRecoveryMedia.iso --out dist --generate-code`,
+    flashCommand: `lifeboat flash dist/${usbFile} /dev/sdX`,
+    generatedWith: 'Lifeboat',
+  };
+}
+
+function capacityFromCatalog(catalog: ShareCatalog | undefined): { label: string; value: string }[] {
+  if (!catalog) return [];
+  const rows = catalog.servers
+    .filter((s) => s.backupBytes !== undefined)
+    .map((s) => ({ label: `Backups of ${s.name} on the share`, value: bytesText(s.backupBytes!) }));
+  const total = catalog.servers.reduce((a, s) => a + (s.backupBytes ?? 0), 0);
+  if (rows.length > 1) rows.push({ label: 'All backups on the share', value: bytesText(total) });
+  return rows;
+}
