@@ -48,10 +48,28 @@ export async function runAssistant(platform: Platform, ui: Ui): Promise<number> 
   const log = new SessionLog(join(platform.scratchRoot, 'lifeboat-logs'), () => platform.now(), stamp.replace(/[:.]/g, '-'));
   const ctx: Context = { platform, ui, log, media, state: {}, stamp };
   log.write(`assistant started on ${platform.kind}`);
+  // Where "back" goes: the last step that asked the technician something (steps that only show or check are
+  // stepped over, else Esc would land on a step that runs straight through to where it came from).
+  const asked: number[] = [];
+  let prompts = 0;
+  const counted: Ui = {
+    ...ui,
+    heading: (t) => ui.heading(t),
+    say: (t) => ui.say(t),
+    warn: (t) => ui.warn(t),
+    ok: (t) => ui.ok(t),
+    countdown: (m, s, u) => ui.countdown(m, s, u),
+    select: (...a) => (prompts++, ui.select(...a)),
+    input: (...a) => (prompts++, ui.input(...a)),
+    secret: (...a) => (prompts++, ui.secret(...a)),
+    confirm: (...a) => (prompts++, ui.confirm(...a)),
+  };
+  ctx.ui = counted;
   for (let i = 0; ; ) {
     const step = STEPS[i]!;
     ui.heading(`${step.title}`);
     log.write(`step ${step.id}`);
+    const before = prompts;
     const outcome = await step.run(ctx);
     if (outcome === 'done') return 0;
     if (outcome === 'quit') {
@@ -59,8 +77,11 @@ export async function runAssistant(platform: Platform, ui: Ui): Promise<number> 
       ui.say('The session log is saved. Veeam Recovery starts when this window closes.');
       return 0;
     }
-    if (outcome === 'back') i = Math.max(0, i - 1);
-    else if (outcome === 'next') i++;
-    else i = STEPS.findIndex((s) => s.id === outcome.goto);
+    if (outcome === 'back') {
+      i = asked.pop() ?? i;
+      continue;
+    }
+    if (prompts > before) asked.push(i);
+    i = outcome === 'next' ? i + 1 : STEPS.findIndex((s) => s.id === outcome.goto);
   }
 }

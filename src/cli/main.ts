@@ -5,11 +5,14 @@
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../errors.js';
 import { registerAssistant } from './assistant.js';
+import { registerAudit } from './audit.js';
+import { registerBackupSetup } from './backup-setup.js';
 import { registerBuild } from './build.js';
 import { registerDemo } from './demo.js';
 import { registerFlash } from './flash.js';
 import { registerIso } from './iso.js';
 import { registerManual } from './manual.js';
+import { registerPlan } from './plan.js';
 import { red, say } from './output.js';
 import { registerSite } from './site.js';
 import { registerVerify } from './verify.js';
@@ -37,6 +40,9 @@ export function buildProgram(): Command {
   registerManual(program);
   registerAssistant(program);
   registerDemo(program);
+  registerBackupSetup(program);
+  registerAudit(program);
+  registerPlan(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride().showHelpAfterError();
   return program;

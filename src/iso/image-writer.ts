@@ -3,7 +3,7 @@
  * with two buffers so that reading the next chunk overlaps writing the previous one. Chunks that are entirely zero
  * are skipped (the file is pre-sized, so they read back as zeros), which keeps sparse inputs sparse and cheap.
  */
-import { createHash } from 'node:crypto';
+import { type Hash, createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import type { DataSource } from './tree.js';
@@ -39,7 +39,10 @@ export class ImageWriter {
     private readonly fh: FileHandle,
     private readonly total: number,
     private readonly onProgress?: Progress,
-  ) {}
+    hashOutput = false,
+  ) {
+    this.hash = hashOutput ? createHash('sha256') : undefined;
+  }
 
   get position(): number {
     return this.bufferStart + this.fill;
@@ -83,18 +86,20 @@ export class ImageWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** SHA-256 of the image, computed on the way through (every byte reaches writeAt once, in order). */
-  private readonly hash = createHash('sha256');
+  /** SHA-256 of the image when asked for, computed on the way through (every byte reaches writeAt once, in order). */
+  private readonly hash: Hash | undefined;
   private hashed = 0;
 
-  get sha256(): string {
-    return this.hash.copy().digest('hex');
+  get sha256(): string | undefined {
+    return this.hash?.copy().digest('hex');
   }
 
   private async writeAt(chunk: Buffer, position: number): Promise<void> {
-    if (position !== this.hashed) throw new Error(`layout error: write at ${position} after ${this.hashed} bytes`);
-    this.hash.update(chunk);
-    this.hashed += chunk.length;
+    if (this.hash) {
+      if (position !== this.hashed) throw new Error(`layout error: write at ${position} after ${this.hashed} bytes`);
+      this.hash.update(chunk);
+      this.hashed += chunk.length;
+    }
     if (!chunk.equals(ZEROS.subarray(0, chunk.length))) {
       let written = 0;
       while (written < chunk.length) {

@@ -29,6 +29,8 @@ export interface RemasterOptions {
   volumeId?: string;
   date?: Date;
   onProgress?: Progress;
+  /** Hash the output while writing it. */
+  sha256?: boolean;
 }
 
 export function treeFromImage(image: IsoImage): TreeDir {
@@ -106,6 +108,7 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
       boot: image.catalog ? { catalog: image.catalog, images: bootImages } : undefined,
       systemArea: image.systemAreaInfo.empty ? undefined : { data: image.systemArea, oldImageBytes: image.size },
       onProgress: o.onProgress,
+      sha256: o.sha256,
     });
     return { ...result, added: (o.add?.length ?? 0) + (o.addBytes?.length ?? 0), removed };
   } finally {

@@ -44,13 +44,15 @@ export interface WriteOptions {
   /** A system area carried over from a base image, with the base's size for partition table updates. */
   systemArea?: { data: Buffer; oldImageBytes: number };
   onProgress?: Progress;
+  /** Compute the image's SHA-256 while writing (costs a core's time; the build wants it, a plain create not). */
+  sha256?: boolean;
 }
 
 export interface WriteResult {
   path: string;
   bytes: number;
-  /** SHA-256 of the written image. */
-  sha256: string;
+  /** SHA-256 of the written image, when asked for. */
+  sha256?: string;
   bootEntries: { lba: number; size: number }[];
 }
 
@@ -130,8 +132,8 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
   const patchedImages = await patchBootImages(placed);
 
   const out = await AtomicFile.create(target, totalBytes);
-  const w = new ImageWriter(out.handle, totalBytes, options.onProgress);
-  let sha256 = '';
+  const w = new ImageWriter(out.handle, totalBytes, options.onProgress, options.sha256);
+  let sha256: string | undefined;
   try {
     await w.write(systemArea);
     const common = {

@@ -173,6 +173,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       volumeId: image.primary.volumeId,
       date: o.date,
       onProgress: o.onProgress,
+      sha256: true,
     });
 
     let usb: BuildReport['usb'] = { built: false, bios: false, reason: 'turned off with --no-usb' };
@@ -189,7 +190,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
 
     stage('writing checksums and the build report');
     // Both images were hashed on the way through; only the small block map is read again.
-    const outputs: OutputInfo[] = [{ file: isoName, bytes: iso.bytes, sha256: iso.sha256 }];
+    const outputs: OutputInfo[] = [{ file: isoName, bytes: iso.bytes, sha256: iso.sha256! }];
     if (usb.built) {
       outputs.push({ file: usbName, bytes: (await stat(staging.path(usbName))).size, sha256: usbSha256! });
       outputs.push({ file: blockmapName, bytes: (await stat(staging.path(blockmapName))).size, sha256: await fileSha256(staging.path(blockmapName)) });

@@ -45,6 +45,7 @@ export type InputSource = 'measured' | 'site.yaml' | 'assumed';
 
 export interface CapacityInput {
   readonly value: number;
+  readonly unit: 'bytes' | 'days' | 'fraction';
   readonly source: InputSource;
   /** How the value was obtained, for a person. */
   readonly note: string;
@@ -151,19 +152,19 @@ export function serverCapacity(
   const s = measured?.stats;
   let dataBytes: CapacityInput;
   if (measured?.restoreBytes !== undefined) {
-    dataBytes = { value: measured.restoreBytes, source: 'measured', note: 'used size of the backed-up volumes in the newest restore point' };
+    dataBytes = { unit: 'bytes', value: measured.restoreBytes, source: 'measured', note: 'used size of the backed-up volumes in the newest restore point' };
   } else if (s?.restoreDataSize !== undefined) {
-    dataBytes = { value: s.restoreDataSize, source: 'measured', note: 'data size of the newest restore point (OIB ApproxSize)' };
+    dataBytes = { unit: 'bytes', value: s.restoreDataSize, source: 'measured', note: 'data size of the newest restore point (OIB ApproxSize)' };
   } else {
-    dataBytes = { value: diskBytes * d.usedFraction, source: 'assumed', note: `${pct(d.usedFraction)} of the disks (${diskText}) in use` };
+    dataBytes = { unit: 'bytes', value: diskBytes * d.usedFraction, source: 'assumed', note: `${pct(d.usedFraction)} of the disks (${diskText}) in use` };
     assumptions.push(`${pct(d.usedFraction)} of each disk holds data (site.yaml gives disk sizes, not used space)`);
   }
 
   let reduction: CapacityInput;
   if (s?.incrementReduction !== undefined) {
-    reduction = { value: s.incrementReduction, source: 'measured', note: '1 - bytes written / data read, over the increments on the share' };
+    reduction = { unit: 'fraction', value: s.incrementReduction, source: 'measured', note: '1 - bytes written / data read, over the increments on the share' };
   } else {
-    reduction = { value: d.reduction, source: 'assumed', note: 'typical for Veeam\'s default compression on server data' };
+    reduction = { unit: 'fraction', value: d.reduction, source: 'assumed', note: 'typical for Veeam\'s default compression on server data' };
     assumptions.push(`compression and deduplication save ${pct(d.reduction)}`);
   }
 
@@ -171,12 +172,13 @@ export function serverCapacity(
   let dailyChangeBytes: CapacityInput;
   if (measuredChange !== undefined) {
     dailyChangeBytes = {
+      unit: 'bytes',
       value: measuredChange,
       source: 'measured',
       note: `mean data read per increment x ${Math.round((s?.incrementsPerDay ?? 0) * 100) / 100} increments a day`,
     };
   } else {
-    dailyChangeBytes = { value: dataBytes.value * d.dailyChangeFraction, source: 'assumed', note: `${pct(d.dailyChangeFraction)} of the used data changes per day` };
+    dailyChangeBytes = { unit: 'bytes', value: dataBytes.value * d.dailyChangeFraction, source: 'assumed', note: `${pct(d.dailyChangeFraction)} of the used data changes per day` };
     assumptions.push(`${pct(d.dailyChangeFraction)} of the used data changes per day`);
   }
   if (measuredChange !== undefined) {
@@ -187,17 +189,18 @@ export function serverCapacity(
 
   let fullBytes: CapacityInput;
   if (s?.fullSize !== undefined) {
-    fullBytes = { value: s.fullSize, source: 'measured', note: 'size of the newest full backup file (.vbk)' };
+    fullBytes = { unit: 'bytes', value: s.fullSize, source: 'measured', note: 'size of the newest full backup file (.vbk)' };
   } else {
     fullBytes = {
+      unit: 'bytes',
       value: dataBytes.value * (1 - reduction.value),
       source: reduction.source === 'measured' && dataBytes.source === 'measured' ? 'measured' : 'assumed',
       note: `used data x (1 - ${reduction.value.toFixed(2)})`,
     };
   }
 
-  const retentionDays: CapacityInput = { value: site.retentionDays, source: 'site.yaml', note: 'retentionDays' };
-  const padFraction: CapacityInput = { value: d.padFraction, source: 'assumed', note: 'safety margin on the increments' };
+  const retentionDays: CapacityInput = { unit: 'days', value: site.retentionDays, source: 'site.yaml', note: 'retentionDays' };
+  const padFraction: CapacityInput = { unit: 'fraction', value: d.padFraction, source: 'assumed', note: 'safety margin on the increments' };
   const figures = capacityFigures({
     fullBytes: fullBytes.value,
     dailyChangeBytes: dailyChangeBytes.value,

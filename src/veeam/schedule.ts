@@ -179,7 +179,12 @@ export function backupSchedule(site: Pick<Site, 'rpoHours' | 'schedule'>, server
     const prev = i === 0 ? (weekRuns[weekRuns.length - 1] as number) - 7 * MINUTES_PER_DAY : (weekRuns[i - 1] as number);
     const gap = (cur - prev) / 60;
     maxGap = Math.max(maxGap, gap);
-    if (!window || isInWindow(window, cur)) maxGapInWindow = Math.max(maxGapInWindow, gap);
+    if (!window) maxGapInWindow = maxGap;
+    else if (isInWindow(window, cur)) {
+      // Work inside the window at risk: from the previous run, or from the window's start that day when later.
+      const windowStart = Math.floor(cur / MINUTES_PER_DAY) * MINUTES_PER_DAY + parseHhmm(window.from);
+      maxGapInWindow = Math.max(maxGapInWindow, (cur - Math.max(prev, windowStart)) / 60);
+    }
   }
   if (window) {
     sentences.push(

@@ -265,10 +265,20 @@ export function parseWmicCsv(text: string): Record<string, string>[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r*\n/).map((l) => l.trim()).filter((l) => l !== '');
   const header = lines.shift()?.split(',') ?? [];
   return lines.map((line) => {
-    // Antecedent/Dependent values contain commas inside quotes ("Disk #0, Partition #1")
-    const cells = line.match(/("([^"]|"")*"|[^,]*)(,|$)/g)?.map((c) => c.replace(/,$/, '')) ?? [];
+    // Antecedent/Dependent values hold commas inside quotes (...DeviceID="Disk #0, Partition #1")
+    const cells: string[] = [];
+    let cell = '';
+    let quoted = false;
+    for (const ch of line) {
+      if (ch === '"') quoted = !quoted;
+      if (ch === ',' && !quoted) {
+        cells.push(cell);
+        cell = '';
+      } else cell += ch;
+    }
+    cells.push(cell);
     const row: Record<string, string> = {};
-    header.forEach((h, i) => (row[h] = (cells[i] ?? '').replace(/^"|"$/g, '')));
+    header.forEach((h, i) => (row[h] = cells[i] ?? ''));
     return row;
   });
 }
