@@ -25,9 +25,9 @@ needs=(
   osslsigncode:osslsigncode
   pdftotext:poppler-utils
   tmux:tmux
+  chromium:chromium
 )
 if [ "${LIFEBOAT_WITH_WINE:-0}" = 1 ]; then needs+=(wine:wine wine64:wine64); fi
-if [ "${LIFEBOAT_WITH_BROWSER:-0}" = 1 ]; then needs+=(chromium:chromium); fi
 
 missing=()
 for need in "${needs[@]}"; do
