@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { IsoImage, PLATFORM_EFI, allFiles, remaster } from '../iso/index.js';
+import { renderManual } from '../manual/index.js';
 import { type Secret, type VaultPayload, sealVault, serialiseVault } from '../secrets/index.js';
 import { type Site, driverFolders, loadSite } from '../site/index.js';
 import { type UsbTreeEntry, writeUsbImage } from '../usb/fat32.js';
@@ -66,6 +67,8 @@ export interface BuildReport {
   autostart: { enabled: boolean; tool?: string; reason?: string; launches?: string[] };
   noPromptBoot: { requested: boolean; applied: boolean; reason?: string };
   usb: { built: boolean; bios: boolean; reason?: string };
+  /** The printed manual (the media carry a copy without the sealed page). */
+  manual: { html: string; pdf?: string; pages?: number; sealedPage: boolean; reason?: string };
   drivers: { kind: string; files: number }[];
   outputs: OutputInfo[];
   warnings: string[];
@@ -136,9 +139,12 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       buildId, builtAt: now.toISOString(), lifeboatVersion: VERSION, site, veeamLaunch: base.winpeshl?.apps,
       autostart: autostart.enabled, unlock: secrets.unlockKind,
     });
+    // The media carry the manual without the sealed page (the recovery code never travels with the media).
+    const manualInput = { site, siteFile: o.siteFile, buildId, builtAt: now };
+    const mediaManual = await renderManual(manualInput, staging.scratch('manual'), { pdf: false, sealedPage: false });
     const overlay: OverlayFile[] = [
       assistant, startCmd, textFile('/lifeboat/site.json', siteJson), textFile('/lifeboat/vault.json', vault),
-      textFile('/lifeboat/manual/index.html', placeholderManual(site, buildId)), ...drivers,
+      await hostFile(`/lifeboat/manual/${basename(mediaManual.html)}`, mediaManual.html, 'the manual'), ...drivers,
     ];
     // The manifest covers the boot image the media will carry: the updated copy, or the base's own.
     const baseBootWim = image.find(BOOT_WIM)!;
@@ -188,12 +194,25 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       if (!usb.bios) warnings.push(`UEFI-only USB image: ${usb.reason}`);
     }
 
+    stage('printing the restore manual');
+    const printed = await renderManual(
+      { ...manualInput, recoveryCode: secrets.unlockKind === 'recovery-code' ? secrets.unlock.reveal() : undefined, mediaChecksums: [{ file: isoName, sha256: iso.sha256! }, ...(usbSha256 ? [{ file: usbName, sha256: usbSha256 }] : [])] },
+      staging.dir,
+      { pdf: true, sealedPage: true },
+    );
+    for (const file of [printed.html, printed.pdf]) if (file) staging.path(basename(file));
+    const manual: BuildReport['manual'] = { html: basename(printed.html), pdf: printed.pdf && basename(printed.pdf), pages: printed.pages, sealedPage: printed.sealedPage, reason: printed.pdfSkipped };
+    if (printed.pdfSkipped) warnings.push(`manual printed as HTML only: ${printed.pdfSkipped}`);
+
     stage('writing checksums and the build report');
     // Both images were hashed on the way through; only the small block map is read again.
     const outputs: OutputInfo[] = [{ file: isoName, bytes: iso.bytes, sha256: iso.sha256! }];
     if (usb.built) {
       outputs.push({ file: usbName, bytes: (await stat(staging.path(usbName))).size, sha256: usbSha256! });
       outputs.push({ file: blockmapName, bytes: (await stat(staging.path(blockmapName))).size, sha256: await fileSha256(staging.path(blockmapName)) });
+    }
+    for (const file of [manual.html, manual.pdf]) {
+      if (file) outputs.push({ file, bytes: (await stat(staging.path(file))).size, sha256: await fileSha256(staging.path(file)) });
     }
     await staging.writeText('SHA256SUMS', outputs.map((f) => `${f.sha256}  ${f.file}\n`).join(''));
     const report: BuildReport = {
@@ -208,6 +227,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       autostart,
       noPromptBoot: noPrompt,
       usb,
+      manual,
       drivers: driverCounts,
       outputs,
       warnings,
@@ -248,13 +268,3 @@ async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, 
     await iso.close();
   }
 }
-
-function placeholderManual(site: Site, buildId: string): string {
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html><meta charset="utf-8"><title>${esc(site.site.name)}: restore manual</title>
-<h1>${esc(site.site.name)}: restore manual</h1>
-<p>Build ${esc(buildId)}. The full site manual is printed separately; this page is a placeholder until the manual is generated into the media.</p>
-<p>Start the restore assistant with <code>\\lifeboat\\start.cmd</code> from Veeam Recovery's Tools &gt; Command Prompt if it did not start by itself.</p>
-`;
-}
-

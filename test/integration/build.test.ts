@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { IsoImage } from '../../src/iso/index.js';
+import { IsoImage, allFiles } from '../../src/iso/index.js';
 import { makeStandInBase } from '../../src/media/stand-in-base.js';
 import { Secret, openVault, parseRecoveryCode, scanFileForSecrets } from '../../src/secrets/index.js';
 import { decodeIni, parseWinpeshl } from '../../src/wim/winpeshl.js';
@@ -53,7 +53,7 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
   after(() => removeTempDir(dir));
 
   test('the outputs are all there, with the hashes the report and SHA256SUMS give', async () => {
-    assert.deepEqual((await readdir(out)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso']);
+    assert.deepEqual((await readdir(out)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso']);
     const sums = await readFile(join(out, 'SHA256SUMS'), 'utf8');
     for (const o of report.outputs) {
       assert.equal(await sha256File(join(out, o.file)), o.sha256, o.file);
@@ -178,7 +178,25 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
     } finally {
       await image.close();
     }
-    for (const name of await readdir(o)) assert.deepEqual(await scanFileForSecrets(join(o, name), [new Secret(shown!), new Secret(PASSWORD)]), [], name);
+    // The code is printed on the manual's sealed page only: in no other output, and not in the manual on the media.
+    for (const name of await readdir(o)) {
+      const secrets = name.startsWith('muster-stb-manual.') ? [new Secret(PASSWORD)] : [new Secret(shown!), new Secret(PASSWORD)];
+      assert.deepEqual(await scanFileForSecrets(join(o, name), secrets), [], name);
+    }
+    const printed = await readFile(join(o, 'muster-stb-manual.html'), 'utf8');
+    for (const group of shown!.split('-')) assert.ok(printed.includes(group), `the printed manual's sealed page carries group ${group}`);
+    const media = await IsoImage.open(join(o, 'muster-stb.iso'));
+    try {
+      const onMedia = [...allFiles(media.root)].find((f) => f.path.startsWith('/lifeboat/manual/'))!;
+      const chunks: Buffer[] = [];
+      for await (const c of media.stream(onMedia.extents)) chunks.push(c);
+      const text = Buffer.concat(chunks).toString('utf8');
+      assert.ok(text.includes('Muster Steuerberatung'), 'the manual on the media is the site manual');
+      assert.ok(!/Sealed page/i.test(text), 'the manual on the media has no sealed page');
+      assert.ok(!text.replace(/\D/g, '').includes(shown!.replace(/-/g, '')), 'nor the code in any form');
+    } finally {
+      await media.close();
+    }
   });
 
   test('--no-prompt-boot boots UEFI from efisys_noprompt.bin and drops bootfix.bin', async () => {
@@ -306,7 +324,7 @@ describe('lifeboat build refuses bad input with exit 2 and leaves nothing behind
     assert.deepEqual((await readdir(o)).filter((n) => !n.startsWith('.')), [], 'no output at a final path');
     const r = await lifeboat(['build', '--site', SITE, '--base', base, '--out', o], { env: secretsEnv() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await readdir(o)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso'], 'the stale staging folder was cleared');
+    assert.deepEqual((await readdir(o)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso'], 'the stale staging folder was cleared');
     assert.ok(await exists(join(o, 'muster-stb.iso')));
   });
 });
