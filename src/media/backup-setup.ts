@@ -52,6 +52,12 @@ export function psQuote(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
 }
 
+/** XML character data / attribute text; refuses characters XML 1.0 cannot carry. */
+export function xmlText(value: string): string {
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(value)) throw new InputError(`"${value}" contains characters XML cannot carry`);
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
+}
+
 /** Text safe inside a PowerShell block comment (`<# ... #>`). */
 function commentText(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/#>/g, '# >');
@@ -59,11 +65,13 @@ function commentText(value: string): string {
 
 const hb = Handlebars.create();
 hb.registerHelper('ps', (v: unknown) => new hb.SafeString(psQuote(String(v))));
+hb.registerHelper('xml', (v: unknown) => new hb.SafeString(xmlText(String(v))));
 hb.registerHelper('comment', (v: unknown) => new hb.SafeString(commentText(String(v))));
 
 type Template = (context: object) => string;
 const cache = new Map<string, Template>();
 
+/** Every template is compiled without handlebars' HTML escaping: values go through the helper of their format. */
 function template(name: string, noEscape: boolean): Template {
   let t = cache.get(name);
   if (!t) {
@@ -140,7 +148,7 @@ export function renderServerSetup(site: Site, server: Server): ServerSetup {
     triggers: schedule.triggers.map(triggerView),
     underline: '='.repeat(`Lifeboat backup schedule for ${server.name}`.length),
   };
-  const xml = template('task.xml.hbs', false)(view);
+  const xml = template('task.xml.hbs', true)(view);
   const install = template('install.ps1.hbs', true)(view);
   const uninstall = template('uninstall.ps1.hbs', true)(view);
   const readme = template('README.txt.hbs', true)(view);

@@ -175,7 +175,7 @@ export function serverCapacity(
       unit: 'bytes',
       value: measuredChange,
       source: 'measured',
-      note: `mean data read per increment x ${Math.round((s?.incrementsPerDay ?? 0) * 100) / 100} increments a day`,
+      note: `mean data read per increment x increments per day (${Math.round((s?.incrementsPerDay ?? 0) * 100) / 100})`,
     };
   } else {
     dailyChangeBytes = { unit: 'bytes', value: dataBytes.value * d.dailyChangeFraction, source: 'assumed', note: `${pct(d.dailyChangeFraction)} of the used data changes per day` };

@@ -59,7 +59,7 @@ function activeHours(schedule: BackupSchedule): number {
   return Math.max(schedule.intervalHours, (parseHhmm(schedule.window.to) - parseHhmm(schedule.window.from)) / 60);
 }
 
-const minutes = (s: number): string => (s < 90 ? `${Math.round(s)} seconds` : `${Math.round(s / 60)} minutes`);
+const minutes = (s: number): string => (s < 180 ? `${Math.round(s)} seconds` : `${Math.round(s / 60)} minutes`);
 
 /** Backup duration against the schedule interval for one server. */
 export function feasibility(
