@@ -8,12 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { buildChain, pointDetails } from '../../src/veeam/model.js';
 import { parseVbm } from '../../src/veeam/vbm.js';
 import { REAL_VBM_PATH, readRealVbm, synthesizeChain } from '../../test/helpers/veeam-fixtures.js';
+import { median } from '../stats.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 function once(text: string, label: string): { ms: number; points: number } {
   const t0 = performance.now();

@@ -45,6 +45,7 @@ import { join } from 'node:path';
 
 import { makeStandInBase } from '../../src/media/stand-in-base.js';
 import { mkTempDir, REPO_ROOT, removeTempDir, run, runChecked } from '../../test/helpers/tools.js';
+import { argValue, log, median, ratio, round1 } from '../stats.js';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -52,10 +53,6 @@ const GIB = 2 ** 30;
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
 
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
 const RUNS = Number(argValue('--runs') ?? 5);
 const JSON_ONLY = process.argv.includes('--json');
 const KEEP = process.argv.includes('--keep');
@@ -77,17 +74,9 @@ const ENV = {
   NO_COLOR: '1',
 };
 
-const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const round1 = (x: number) => Math.round(x * 10) / 10;
-const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 // eslint-disable-next-line no-control-regex
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measurement

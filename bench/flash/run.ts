@@ -24,16 +24,13 @@ import { join } from 'node:path';
 import { ImageWriter, serializeBlockMap } from '../../src/usb/image-writer.js';
 import { hasCommand, mkTempDir, pseudoRandomBytes, removeTempDir, REPO_ROOT, runChecked } from '../../test/helpers/tools.js';
 import { writeFile } from 'node:fs/promises';
+import { median } from '../stats.js';
 
 const MIB = 2 ** 20;
 const IMAGE = 1024 * MIB;
 const SEGMENT = 32 * MIB;
 const MAPPED_PER_SEGMENT = Math.floor((0.3 * SEGMENT) / 4096) * 4096;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 function timedRun(cmd: string, args: string[]): Promise<{ ms: number; stdout: string }> {
   return new Promise((resolve, reject) => {

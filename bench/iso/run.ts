@@ -43,6 +43,7 @@ import {
   mkTempDir, pseudoRandomBytes, REPO_ROOT, removeTempDir, run, runChecked, sha256, sha256File, writePseudoRandomFile,
 } from '../../test/helpers/tools.js';
 import { buildStandInWinPeTree, xorrisoElTorito } from '../../test/helpers/winpe-fixture.js';
+import { argValue, log, median, ratio, round1 } from '../stats.js';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -50,10 +51,6 @@ const GIB = 2 ** 30;
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
 
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-}
 const RUNS = Number(argValue('--runs') ?? 5);
 const JSON_ONLY = process.argv.includes('--json');
 const COLD = process.argv.includes('--cold');
@@ -74,7 +71,6 @@ const ADD_BIG_BYTES = Math.round(80 * MIB * SCALE);
 const ADD_SMALL_FILES = Math.max(10, Math.round(100 * SCALE));
 const ADD_SMALL_BYTES = 100 * 1024;
 
-const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measurement
@@ -172,11 +168,6 @@ async function measure(c: Contender, work: string, verify: boolean): Promise<Sam
   return { ...sample, verified };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 interface Summary {
   name: string;
@@ -218,8 +209,6 @@ async function bench(title: string, contenders: Contender[], work: string): Prom
   });
 }
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
-const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs and verification

@@ -15,16 +15,13 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { mkTempDir, removeTempDir, REPO_ROOT, runChecked, writePseudoRandomFile } from '../../test/helpers/tools.js';
+import { median } from '../stats.js';
 
 const MIB = 2 ** 20;
 const RUNS = 3;
 const LARGE = 1024 * MIB;
 const SMALL_FILES = 2000;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 async function timed(fn: () => Promise<void>): Promise<number> {
   const t = performance.now();
