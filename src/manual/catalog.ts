@@ -1,12 +1,15 @@
 /**
  * What the manual takes from a backup share (`--share PATH`): per site server the newest restore point with the
- * system it restores (OS, RAM, disks with used sizes, firmware), read from the .vbm metadata. No credentials: the
- * share must already be reachable as a folder (mounted, or a UNC path on Windows).
+ * system it restores (OS, RAM, disks with used sizes, firmware), read from the .vbm metadata, and the measurements
+ * the capacity and restore-time figures are computed from (src/veeam/feasibility.ts `measureShare`, the same ones
+ * `lifeboat plan --share` uses). No credentials: the share must already be reachable as a folder (mounted, or a UNC
+ * path on Windows).
  */
 import { stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import type { Site } from '../site/index.js';
 import { discoverChains } from '../veeam/discover.js';
+import { measureShare, type ShareMeasurement } from '../veeam/feasibility.js';
 import { groupServers, pointDetails } from '../veeam/model.js';
 
 export interface CatalogDisk {
@@ -45,6 +48,8 @@ export interface ShareCatalog {
   readonly missing: readonly string[];
   /** Metadata files that could not be read. */
   readonly problems: readonly string[];
+  /** Chain statistics and used volume sizes per site server, for src/veeam/capacity.ts. */
+  readonly measurement: ShareMeasurement;
 }
 
 /** Reads the share's backup metadata and matches it to the site's servers. */
@@ -82,11 +87,13 @@ export async function readShareCatalog(root: string, site: Site, now: Date = new
       pointCount: s.chains.reduce((a, c) => a + c.points.length, 0),
     });
   }
+  const measurement = await measureShare(root, site);
   return {
     root,
     readAt: now,
     servers,
     missing: catalog.missing.map((m) => m.name),
     problems: discovery.errors.map((e) => `${e.file}: ${e.message}`),
+    measurement,
   };
 }

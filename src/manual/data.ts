@@ -2,12 +2,25 @@
  * The manual's view model: everything the templates print, computed from site.yaml (and the share's metadata when
  * read). Templates only place these values; they never compute or invent one. Every value is plain text: the
  * templates escape it.
+ *
+ * Schedules come from src/veeam/schedule.ts (the same data `lifeboat backup-setup` writes into each server's
+ * scheduled task); restore times and NAS capacity from src/veeam/capacity.ts, computed as `lifeboat plan` computes
+ * them: from the share's measurements when it was read (`--share`), else from site.yaml with the stated assumptions.
  */
 import { basename } from 'node:path';
-import type { Escalation, Contact, Hypervisor, Server, ServerRole, Site, Vendor } from '../site/index.js';
+import type { Escalation, Contact, Hypervisor, Server, ServerRole, Site, Vendor, Weekday } from '../site/index.js';
+import { WEEKDAYS } from '../site/index.js';
+import {
+  capacity,
+  formatGb,
+  restoreTimeEstimate,
+  RESTORE_DEFAULTS,
+  type RestoreTimeEstimate,
+  type ServerCapacity,
+} from '../veeam/capacity.js';
+import { backupSchedule, describeDays, type BackupSchedule } from '../veeam/schedule.js';
 import type { CatalogServer, ShareCatalog } from './catalog.js';
 import { HYPERVISOR_NAMES, type VmPlan, type VmScript, keepFailedVmScript, vmPlan } from './commands.js';
-import { localBackupSchedule, restoreTimeEstimate } from './estimates.js';
 
 /** The manual's chapters, in print order. `when` says whether the chapter is printed for this site. */
 export const CHAPTERS = {
@@ -36,12 +49,8 @@ export interface ManualInput {
   readonly mediaChecksums?: readonly { readonly file: string; readonly sha256: string }[];
   /** The generated recovery code: printed only on the sealed page, and only when asked for. */
   readonly recoveryCode?: string;
-  /** Backup metadata read from the share (`--share`). */
+  /** Backup metadata and measurements read from the share (`--share`). */
   readonly catalog?: ShareCatalog;
-  /** Backup schedule lines per server name (from src/veeam/schedule.ts); a local description is used otherwise. */
-  readonly schedule?: Readonly<Record<string, readonly string[]>>;
-  /** NAS capacity figures (from src/veeam/capacity.ts), printed as label/value rows. */
-  readonly capacity?: readonly { readonly label: string; readonly value: string }[];
 }
 
 export interface Chapter {
@@ -105,7 +114,7 @@ export interface ServerView {
   readonly boot?: BootFacts;
   readonly vm?: VmPlan;
   readonly keepFailed?: VmScript;
-  readonly estimate: { readonly time: string; readonly basis: string };
+  readonly estimate: RestoreView;
   readonly backup?: {
     readonly newest: string;
     readonly os: string;
@@ -116,7 +125,49 @@ export interface ServerView {
     readonly points: string;
     readonly firmwareMismatch: boolean;
   };
-  readonly schedule: readonly string[];
+  readonly schedule: ScheduleView;
+}
+
+/** A restore time estimate (src/veeam/capacity.ts `restoreTimeEstimate`) and the data it is based on. */
+export interface RestoreView {
+  /** `about 1 h 10 min`. */
+  readonly time: string;
+  /** The estimate's own sentence with its inputs. */
+  readonly sentence: string;
+  /** Data to restore, e.g. `144.4 GB`. */
+  readonly data: string;
+  readonly measured: boolean;
+  /** Where the data size comes from, e.g. `assumed: 50% of the disks (960 GB) in use`. */
+  readonly basis: string;
+}
+
+/** A server's backup schedule (src/veeam/schedule.ts `backupSchedule`) as the manual prints it. */
+export interface ScheduleView {
+  readonly summary: string;
+  readonly sentences: readonly string[];
+  /** Start times per group of weekdays with the same runs, e.g. `Monday to Friday`: `06:00, 09:00, ...`. */
+  readonly runs: readonly { readonly days: string; readonly times: string }[];
+  readonly runsPerWeek: string;
+  readonly taskName: string;
+  readonly commandLine: string;
+  readonly timeLimit: string;
+}
+
+/** Servers sharing one schedule, printed once. */
+export interface ScheduleGroup extends ScheduleView {
+  readonly servers: string;
+  readonly count: number;
+}
+
+export interface CapacityRow {
+  readonly server: string;
+  readonly basis: string;
+  readonly full: string;
+  readonly increments: string;
+  readonly pad: string;
+  readonly total: string;
+  /** What the server's backup files take on the share now (read with --share). */
+  readonly onShare?: string;
 }
 
 export interface ManualModel {
@@ -142,11 +193,29 @@ export interface ManualModel {
   readonly roles: { readonly dc: boolean; readonly sql: boolean; readonly exchange: boolean; readonly file: boolean; readonly app: boolean };
   readonly dcNames: string;
   readonly orderText: string;
-  readonly totalEstimate: string;
   readonly linkText: string;
-  readonly scheduleLines: readonly string[];
-  readonly scheduleFromSite: boolean;
-  readonly capacity: readonly { readonly label: string; readonly value: string }[];
+  /** More than one server: totals are printed. */
+  readonly multiServer: boolean;
+  readonly restore: {
+    /** The whole site, one server after another. */
+    readonly total: string;
+    readonly totalSentence: string;
+    /** What every estimate assumes (throughput, fixed time per server). */
+    readonly assumptions: readonly string[];
+    /** True when some data sizes were measured on the share. */
+    readonly anyMeasured: boolean;
+    /** True when some data sizes were assumed from site.yaml. */
+    readonly anyAssumed: boolean;
+  };
+  readonly schedules: readonly ScheduleGroup[];
+  readonly capacity: {
+    readonly rows: readonly CapacityRow[];
+    readonly total: CapacityRow;
+    readonly showOnShare: boolean;
+    readonly formula: string;
+    readonly formulas: readonly { readonly server: string; readonly text: string }[];
+    readonly assumptions: readonly string[];
+  };
   readonly catalog?: { readonly root: string; readAt: string; readonly missing: string; readonly problems: readonly string[] };
   readonly sealed?: { readonly code: string; readonly groups: readonly string[] };
   readonly chapters: Chapter[];
@@ -161,12 +230,6 @@ export interface ManualModel {
 const gbText = (gb: number) => (gb >= 1000 ? `${(gb / 1000).toFixed(gb % 1000 === 0 ? 0 : 1)} TB` : `${Math.round(gb * 10) / 10} GB`);
 const bytesText = (b: number) => gbText(b / 1e9);
 
-function durationText(minutes: number): string {
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`;
-}
-
 function dateText(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
@@ -175,20 +238,53 @@ function anchorOf(name: string): string {
   return `server-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
 }
 
-function serverView(site: Site, server: Server, order: number, isoFile: string, input: ManualInput, backup?: CatalogServer): ServerView {
+function restoreView(cap: ServerCapacity, est: RestoreTimeEstimate): RestoreView {
+  const data = cap.inputs.dataBytes;
+  const measured = data.source === 'measured';
+  return {
+    time: est.text,
+    sentence: est.sentence,
+    data: formatGb(data.value),
+    measured,
+    basis: measured ? `measured on the share: ${data.note}` : `assumed: ${data.note}`,
+  };
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function hoursText(h: number): string {
+  return `${h} hour${h === 1 ? '' : 's'}`;
+}
+
+function scheduleView(s: BackupSchedule): ScheduleView {
+  // Weekdays with the same start times, in week order (first appearance), each group printed once.
+  const groups: { days: Weekday[]; times: readonly string[] }[] = [];
+  for (const d of WEEKDAYS) {
+    const times = s.runsByDay[d];
+    const same = groups.find((g) => g.times.join() === times.join());
+    if (same) same.days.push(d);
+    else groups.push({ days: [d], times });
+  }
+  return {
+    summary: s.summary,
+    sentences: s.sentences,
+    runs: groups.map((g) => ({ days: capitalised(describeDays(g.days)), times: g.times.length ? g.times.join(', ') : 'no run' })),
+    runsPerWeek: String(s.runsPerWeek),
+    taskName: s.taskName,
+    commandLine: s.command.commandLine,
+    timeLimit: hoursText(s.executionTimeLimitHours),
+  };
+}
+
+function serverView(site: Site, server: Server, order: number, isoFile: string, cap: ServerCapacity, backup?: CatalogServer): ServerView {
   const physical = server.runsOn.kind === 'physical';
   const hypervisor = server.runsOn.kind === 'vm' ? server.runsOn.hypervisor : undefined;
   const runsOnText = server.runsOn.kind === 'physical'
     ? `Physical: ${BOOT_FACTS[server.runsOn.vendor].vendor}${server.runsOn.model ? ` ${server.runsOn.model}` : ''}`
     : `Virtual machine on ${HYPERVISOR_NAMES[server.runsOn.kind === 'vm' ? server.runsOn.hypervisor : 'kvm']}`;
-  const diskGbTotal = server.disks.reduce((a, d) => a + d.sizeGb, 0);
-  const link = site.nas.linkSpeedGbps;
-  const bytes = backup?.dataBytes ?? diskGbTotal * 1e9;
-  const est = restoreTimeEstimate(bytes, link);
-  const basis = backup?.dataBytes !== undefined
-    ? `${bytesText(backup.dataBytes)} of data in the newest restore point, over ${link} Gbit/s`
-    : `${gbText(diskGbTotal)} of disks (the upper limit: only used space is copied), over ${link} Gbit/s`;
-  const scheduleLines = input.schedule?.[server.name] ?? localBackupSchedule(site).lines;
+  const est = restoreTimeEstimate(cap.inputs.dataBytes.value, site.nas.linkSpeedGbps);
   const firmwareText = server.firmware === 'uefi' ? 'UEFI' : 'Legacy BIOS';
   return {
     name: server.name,
@@ -214,7 +310,7 @@ function serverView(site: Site, server: Server, order: number, isoFile: string, 
     boot: server.runsOn.kind === 'physical' ? BOOT_FACTS[server.runsOn.vendor] : undefined,
     vm: hypervisor ? vmPlan(server, hypervisor, isoFile) : undefined,
     keepFailed: hypervisor ? keepFailedVmScript(server.name, hypervisor) : undefined,
-    estimate: { time: durationText(est.totalMinutes), basis },
+    estimate: restoreView(cap, est),
     backup: backup
       ? {
           newest: backup.newestLabel ? `${backup.newestLabel}${backup.newestType ? ` (${backup.newestType})` : ''}` : 'no restore point',
@@ -227,7 +323,7 @@ function serverView(site: Site, server: Server, order: number, isoFile: string, 
           firmwareMismatch: backup.firmware !== undefined && backup.firmware !== server.firmware,
         }
       : undefined,
-    schedule: scheduleLines,
+    schedule: scheduleView(backupSchedule(site, server)),
   };
 }
 
@@ -238,7 +334,10 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
   const usbFile = `${site.site.id}-usb.img`;
   const sorted = [...site.servers].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
   const catalogByName = new Map((input.catalog?.servers ?? []).map((s) => [s.name.toUpperCase(), s]));
-  const servers = sorted.map((s, i) => serverView(site, s, i + 1, isoFile, input, catalogByName.get(s.name.toUpperCase())));
+  // Capacity and data to restore per server: measured on the share when it was read, else from site.yaml.
+  const cap = capacity(site, { measured: input.catalog?.measurement.measured });
+  const capOf = (s: Server) => cap.servers[site.servers.indexOf(s)] as ServerCapacity;
+  const servers = sorted.map((s, i) => serverView(site, s, i + 1, isoFile, capOf(s), catalogByName.get(s.name.toUpperCase())));
   const physicalServers = servers.filter((s) => s.physical);
   const vmGroups = (['hyperv', 'esxi', 'kvm', 'proxmox', 'xen'] as const)
     .map((h) => ({ hypervisor: h, name: HYPERVISOR_NAMES[h], servers: servers.filter((s) => s.hypervisor === h) }))
@@ -258,11 +357,10 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
   if (sealed) ids.push('sealed');
   ids.push('backup', 'glossary', 'sheets');
   const chapters: Chapter[] = ids.map((id, i) => ({ id, number: i + 1, title: CHAPTERS[id] }));
-  const totalMinutes = servers.reduce((a, s) => {
-    const bytes = input.catalog?.servers.find((c) => c.name.toUpperCase() === s.name.toUpperCase())?.dataBytes
-      ?? site.servers.find((x) => x.name === s.name)!.disks.reduce((x, d) => x + d.sizeGb, 0) * 1e9;
-    return a + restoreTimeEstimate(bytes, site.nas.linkSpeedGbps).totalMinutes;
-  }, 0);
+  // The whole site one server after another, as `lifeboat plan` computes it: all data, one fixed part per server.
+  const allBytes = cap.servers.reduce((a, c) => a + c.inputs.dataBytes.value, 0);
+  const restoreAll = restoreTimeEstimate(allBytes, site.nas.linkSpeedGbps, { overheadMinutes: RESTORE_DEFAULTS.overheadMinutes * site.servers.length });
+  const perServerAssumptions = restoreTimeEstimate(0, site.nas.linkSpeedGbps).assumptions;
   const siteFile = basename(input.siteFile);
   const account = site.share.domain ? `${site.share.domain}\\${site.share.user}` : site.share.user;
   return {
@@ -288,11 +386,17 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
     roles,
     dcNames: servers.filter((s) => s.isDc).map((s) => s.name).join(', '),
     orderText: servers.map((s) => s.name).join(' → '),
-    totalEstimate: durationText(totalMinutes),
     linkText: `${site.nas.linkSpeedGbps} Gbit/s`,
-    scheduleLines: localBackupSchedule(site).lines,
-    scheduleFromSite: !input.schedule,
-    capacity: input.capacity ?? capacityFromCatalog(input.catalog),
+    multiServer: servers.length > 1,
+    restore: {
+      total: restoreAll.text,
+      totalSentence: restoreAll.sentence,
+      assumptions: perServerAssumptions,
+      anyMeasured: servers.some((s) => s.estimate.measured),
+      anyAssumed: servers.some((s) => !s.estimate.measured),
+    },
+    schedules: scheduleGroups(servers),
+    capacity: capacityView(site, cap, servers, input.catalog),
     catalog: input.catalog
       ? {
           root: input.catalog.root,
@@ -312,12 +416,61 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
   };
 }
 
-function capacityFromCatalog(catalog: ShareCatalog | undefined): { label: string; value: string }[] {
-  if (!catalog) return [];
-  const rows = catalog.servers
-    .filter((s) => s.backupBytes !== undefined)
-    .map((s) => ({ label: `Backups of ${s.name} on the share`, value: bytesText(s.backupBytes!) }));
-  const total = catalog.servers.reduce((a, s) => a + (s.backupBytes ?? 0), 0);
-  if (rows.length > 1) rows.push({ label: 'All backups on the share', value: bytesText(total) });
-  return rows;
+/** Servers with the same schedule share one entry (in restore order). */
+function scheduleGroups(servers: readonly ServerView[]): ScheduleGroup[] {
+  const groups: { names: string[]; view: ScheduleView }[] = [];
+  for (const s of servers) {
+    const key = JSON.stringify(s.schedule);
+    const same = groups.find((g) => JSON.stringify(g.view) === key);
+    if (same) same.names.push(s.name);
+    else groups.push({ names: [s.name], view: s.schedule });
+  }
+  return groups.map((g) => ({ ...g.view, servers: g.names.join(', '), count: g.names.length }));
+}
+
+function capacityView(
+  site: Site,
+  cap: ReturnType<typeof capacity>,
+  servers: readonly ServerView[],
+  catalog: ShareCatalog | undefined,
+): ManualModel['capacity'] {
+  const onShare = (name: string): string | undefined => {
+    if (!catalog) return undefined;
+    const bytes = catalog.servers.find((c) => c.name.toUpperCase() === name.toUpperCase())?.backupBytes;
+    return bytes !== undefined ? formatGb(bytes) : 'no backup files';
+  };
+  const byName = new Map(cap.servers.map((c) => [c.server, c]));
+  const ordered = servers.map((s) => byName.get(s.name) as ServerCapacity);
+  const rows = ordered.map((c) => ({
+    server: c.server,
+    basis: c.basis === 'share' ? 'measured on the share' : 'estimated from site.yaml',
+    full: formatGb(c.fullBytes),
+    increments: formatGb(c.incrementsBytes),
+    pad: formatGb(c.padBytes),
+    total: formatGb(c.totalBytes),
+    onShare: onShare(c.server),
+  }));
+  const shareTotal = catalog?.servers.reduce((a, c) => a + (c.backupBytes ?? 0), 0);
+  // The same assumption for several servers is printed once, naming the servers unless it holds for all of them.
+  const assumed = new Map<string, string[]>();
+  for (const c of ordered) for (const a of c.assumptions) assumed.set(a, [...(assumed.get(a) ?? []), c.server]);
+  const assumptions = [...assumed].map(([text, names]) =>
+    site.servers.length === 1 ? `${capitalised(text)}.` : names.length === site.servers.length ? `${capitalised(text)} (all servers).` : `${capitalised(text)} (${names.join(', ')}).`,
+  );
+  return {
+    rows,
+    total: {
+      server: 'NAS total',
+      basis: '',
+      full: formatGb(cap.fullBytes),
+      increments: formatGb(cap.incrementsBytes),
+      pad: formatGb(cap.padBytes),
+      total: formatGb(cap.totalBytes),
+      onShare: shareTotal !== undefined ? formatGb(shareTotal) : undefined,
+    },
+    showOnShare: catalog !== undefined,
+    formula: cap.formula,
+    formulas: ordered.map((c) => ({ server: c.server, text: c.formula })),
+    assumptions,
+  };
 }

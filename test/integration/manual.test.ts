@@ -1,8 +1,10 @@
 /**
  * The printed restore manual: rendered for a one-server physical site and a five-server site on every hypervisor,
- * with and without a recovery code; the PDF's text (pdftotext) carries every server, chapter and generated command;
- * no template leftovers; the recovery code only on the sealed page; no password anywhere. Page images for a visual
- * review are left in $LIFEBOAT_MANUAL_REVIEW when that is set.
+ * with and without a recovery code; the PDF's text (pdftotext) carries every server, chapter and generated command,
+ * each server's backup schedule (src/veeam/schedule.ts), restore time and NAS capacity (src/veeam/capacity.ts);
+ * with --share the figures are measured and the server sheet shows the newest restore point; no template leftovers;
+ * the recovery code only on the sealed page; no password anywhere. Page images for a visual review are left in
+ * $LIFEBOAT_MANUAL_REVIEW when that is set.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -12,11 +14,19 @@ import { STEPS } from '../../src/assistant/run.js';
 import { CHAPTERS, buildManualModel, renderManual, vmPlan, type ManualInput } from '../../src/manual/index.js';
 import { generateRecoveryCode } from '../../src/secrets/index.js';
 import { loadSite, type Site } from '../../src/site/index.js';
+import { capacity, formatGb, restoreTimeEstimate, type MeasuredServer } from '../../src/veeam/capacity.js';
+import { discoverChains } from '../../src/veeam/discover.js';
+import { measureShare } from '../../src/veeam/feasibility.js';
+import { groupServers, pointDetails } from '../../src/veeam/model.js';
+import { backupSchedule } from '../../src/veeam/schedule.js';
 import { lifeboat } from '../helpers/cli.js';
 import { REPO_ROOT, mkTempDir, removeTempDir, run } from '../helpers/tools.js';
+import { makeShare, readRealVbm, redate } from '../helpers/veeam-fixtures.js';
 
 const ONE = join(REPO_ROOT, 'test', 'fixtures', 'sites', 'one-physical.yaml');
 const FIVE = join(REPO_ROOT, 'test', 'fixtures', 'sites', 'five-mixed.yaml');
+/** Its one server, KERSERV, is the server of the real Veeam fixture makeShare writes. */
+const TRAINING = join(REPO_ROOT, 'examples', 'scenarios', 'training-site.yaml');
 const SHARE_PASSWORD = 'Tr0ub4dor&3-never-printed';
 const LEFTOVERS = [/\{\{/, /\}\}/, /undefined/, /NaN/, /\[object Object\]/];
 
@@ -26,6 +36,24 @@ async function pdfText(pdf: string, page?: number): Promise<string> {
   const r = await run('pdftotext', [...range, '-enc', 'UTF-8', pdf, '-']);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.replace(/\s+/g, ' ');
+}
+
+/**
+ * The backup schedule, restore time and NAS capacity the manual must print for the site, computed here from
+ * src/veeam/schedule.ts and src/veeam/capacity.ts (measured when `measured` is given).
+ */
+function expectedFigures(site: Site, measured?: ReadonlyMap<string, MeasuredServer>): string[] {
+  const cap = capacity(site, { measured });
+  const out: string[] = [];
+  site.servers.forEach((s, i) => {
+    const schedule = backupSchedule(site, s);
+    out.push(schedule.summary, ...schedule.sentences, schedule.taskName);
+    const restore = restoreTimeEstimate(cap.servers[i]!.inputs.dataBytes.value, site.nas.linkSpeedGbps);
+    out.push(restore.text, restore.sentence, ...restore.assumptions);
+    out.push(formatGb(cap.servers[i]!.totalBytes), cap.servers[i]!.formula);
+  });
+  if (site.servers.length > 1) out.push(formatGb(cap.totalBytes));
+  return out;
 }
 
 function assertClean(text: string, what: string): void {
@@ -69,6 +97,9 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     for (const c of model.chapters) assert.ok(text.includes(c.title), `chapter "${c.title}" is in the PDF`);
     assert.deepEqual(model.chapters.map((c) => c.title), Object.values(CHAPTERS).filter((t) => t !== CHAPTERS.physical));
     for (const v of expectedValues(five)) assert.ok(text.includes(v), `"${v}" is in the PDF`);
+    // Schedules, restore times and capacity from the veeam modules, estimated from site.yaml (no share read).
+    for (const v of expectedFigures(five)) assert.ok(text.includes(v), `"${v}" is in the PDF`);
+    assert.match(text, /assumed: 50% of the disks/);
     // The contents page has page numbers that point at the chapters' first pages.
     for (const c of model.chapters) {
       const m = new RegExp(`${c.number} ${c.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} page (\\d+)`).exec(await pdfText(r.pdf, 2));
@@ -148,6 +179,13 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     assert.ok(!r.stdout.includes(SHARE_PASSWORD) && !r.stderr.includes(SHARE_PASSWORD));
     assert.ok(html.includes('Praxis Lindner &amp; Partner'), 'the & in the site name is escaped');
     for (const v of expectedValues(one)) assert.ok(text.includes(v), `"${v}" is in the PDF`);
+    for (const v of expectedFigures(one)) assert.ok(text.includes(v), `"${v}" is in the PDF`);
+    // The server's schedule sentence and restore time, as backupSchedule and restoreTimeEstimate give them.
+    const srv = one.servers[0]!;
+    const sentence = backupSchedule(one, srv).sentences[0]!;
+    const restore = restoreTimeEstimate(capacity(one).servers[0]!.inputs.dataBytes.value, one.nas.linkSpeedGbps);
+    assert.ok(text.includes(sentence), `schedule "${sentence}"`);
+    assert.ok(text.includes(`${restore.text}: ${restore.sentence}`), `restore estimate "${restore.text}" on the sheet`);
     const model = buildManualModel({ site: one, siteFile: ONE }, { sealedPage: false });
     for (const c of model.chapters) assert.ok(text.includes(c.title), `chapter "${c.title}"`);
     assert.ok(!text.includes(CHAPTERS.vm) && !text.includes(CHAPTERS.sealed));
@@ -157,6 +195,47 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     if (process.env.LIFEBOAT_MANUAL_REVIEW) {
       await run('pdftoppm', ['-png', '-r', '50', result.pdf, join(process.env.LIFEBOAT_MANUAL_REVIEW, 'one')]);
     }
+  });
+
+  test('--share: measured restore time and capacity; the sheet shows the newest restore point and OS', async () => {
+    const training = await loadSite(TRAINING);
+    const share = await makeShare({ root: join(dir, 'share'), xml: redate(await readRealVbm(), new Date('2026-01-20T22:04:57Z')) });
+    const out = join(dir, 'training');
+    const r = await lifeboat(['manual', '--site', TRAINING, '--share', share.root, '--out', out, '--json', '--date', '2026-02-01T08:00:00Z']);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { html: string; pdf: string; pages: number };
+    const text = await pdfText(result.pdf);
+    assertClean(text, 'PDF text');
+    assertClean(await readFile(result.html, 'utf8'), 'HTML');
+
+    // The newest point and its OS, read here with the veeam modules.
+    const chains = (await discoverChains(share.root)).chains.map((c) => c.chain);
+    const kerserv = groupServers(chains, training.servers).servers.find((s) => s.site?.server.name === 'KERSERV');
+    const newest = kerserv?.newest?.point;
+    assert.ok(newest, 'the fixture has a newest point for KERSERV');
+    const os = pointDetails(newest)?.osName;
+    assert.ok(os, 'the newest point records its OS');
+    const sheetPage = await (async () => {
+      for (let p = result.pages; p >= 1; p--) if ((await pdfText(result.pdf, p)).includes('Newest backup on the share')) return p;
+      return undefined;
+    })();
+    assert.ok(sheetPage, 'a sheet shows the newest backup on the share');
+    const sheet = await pdfText(result.pdf, sheetPage);
+    assert.ok(sheet.includes('KERSERV'), 'the sheet is KERSERV\'s');
+    assert.ok(sheet.includes(newest.label), `newest restore point "${newest.label}" on the sheet`);
+    assert.ok(sheet.includes(os), `OS "${os}" on the sheet`);
+
+    // Restore time from the used volume sizes measured on the share; capacity measured too.
+    const measurement = await measureShare(share.root, training);
+    const measured = measurement.measured.get('KERSERV');
+    assert.ok(measured?.restoreBytes, 'used volume sizes measured');
+    const restore = restoreTimeEstimate(measured.restoreBytes, training.nas.linkSpeedGbps);
+    assert.ok(sheet.includes(`${restore.text}: ${restore.sentence}`), `restore estimate "${restore.sentence}" on the sheet`);
+    assert.ok(text.includes('measured on the share: used size of the backed-up volumes in the newest restore point'));
+    for (const v of expectedFigures(training, measurement.measured)) assert.ok(text.includes(v), `"${v}" is in the PDF`);
+    const estimated = restoreTimeEstimate(capacity(training).servers[0]!.inputs.dataBytes.value, training.nas.linkSpeedGbps);
+    assert.ok(!text.includes(estimated.sentence), 'not the estimate from site.yaml disk sizes');
+    assert.doesNotMatch(text, /assumed: 50% of the disks/);
   });
 
   test('--no-pdf writes HTML only; a bad site file is exit 2', async () => {
