@@ -13,7 +13,8 @@ import { renderManual } from '../manual/index.js';
 import { type Secret, type VaultPayload, sealVault, serialiseVault } from '../secrets/index.js';
 import { type Site, driverFolders, loadSite } from '../site/index.js';
 import { type UsbTreeEntry, writeUsbImage } from '../usb/fat32.js';
-import { scanBlockMap, serializeBlockMap } from '../usb/image-writer.js';
+import { mapRanges, serializeBlockMap } from '../usb/image-writer.js';
+import { zeroFillRanges } from '../usb/flash/writer.js';
 import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../usb/bios-boot.js';
 import { VERSION } from '../version.js';
 import { findWimBackend } from '../wim/backend.js';
@@ -259,9 +260,11 @@ async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, 
       await writeFile(blockmapPath, serializeBlockMap(result.blockMap));
       return { built: true, bios: false, reason: isSyslinuxMissing(syslinux) ? syslinux.reason : undefined, sha256: result.imageSha256 };
     }
-    // syslinux writes ldlinux into free clusters and rewrites the boot sector: map (and hash) the image afresh.
+    // syslinux writes ldlinux into free clusters and rewrites the boot sector: map (and hash) what the file system
+    // now uses: what we wrote plus the metadata area and every allocated cluster.
     await installSyslinux(usbPath, result.partition.offset, bios);
-    const { imageSha256, ...map } = await scanBlockMap(usbPath);
+    const used = [...result.blockMap.ranges, ...(await zeroFillRanges(usbPath, result.blockMap))];
+    const { imageSha256, ...map } = await mapRanges(usbPath, used);
     await writeFile(blockmapPath, serializeBlockMap(map));
     return { built: true, bios: true, sha256: imageSha256 };
   } finally {

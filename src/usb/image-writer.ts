@@ -306,6 +306,54 @@ export async function scanBlockMap(path: string): Promise<BlockMap & { imageSha2
   }
 }
 
+/**
+ * A block map over given ranges of an image (merged, block-aligned, split at MAX_RANGE_LENGTH), hashed by reading
+ * them, with the whole image's SHA-256 from the same pass (the gaps between ranges must be zeros: free space that
+ * was never written). Unlike `scanBlockMap`, a zero block inside a range stays mapped: a file's zero blocks and
+ * the free tail of the FATs must be written to a used stick too.
+ */
+export async function mapRanges(path: string, wanted: readonly { start: number; length: number }[]): Promise<BlockMap & { imageSha256: string }> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const merged: { start: number; end: number }[] = [];
+    for (const r of [...wanted].sort((a, b) => a.start - b.start)) {
+      const start = Math.floor(r.start / BLOCK_SIZE) * BLOCK_SIZE;
+      const end = Math.min(size, alignUp(r.start + r.length));
+      const last = merged.at(-1);
+      if (last && start <= last.end) last.end = Math.max(last.end, end);
+      else if (end > start) merged.push({ start, end });
+    }
+    const whole = createHash('sha256');
+    const chunk = Buffer.allocUnsafe(BUFFER_SIZE);
+    const ranges: BlockMapRange[] = [];
+    let pos = 0;
+    for (const m of merged) {
+      feedZeros(whole, m.start - pos);
+      for (let start = m.start; start < m.end; start += MAX_RANGE_LENGTH) {
+        const end = Math.min(m.end, start + MAX_RANGE_LENGTH);
+        const hash = createHash('sha256');
+        for (let at = start; at < end; ) {
+          const { bytesRead } = await fh.read(chunk, 0, Math.min(BUFFER_SIZE, end - at), at);
+          if (bytesRead <= 0) throw new Error(`short read at ${at} of ${path}`);
+          hash.update(chunk.subarray(0, bytesRead));
+          whole.update(chunk.subarray(0, bytesRead));
+          at += bytesRead;
+        }
+        ranges.push({ start, length: end - start, sha256: hash.digest('hex') });
+      }
+      pos = m.end;
+    }
+    feedZeros(whole, size - pos);
+    return {
+      format: 'lifeboat-blockmap', version: 1, imageSize: size, blockSize: BLOCK_SIZE,
+      mappedBytes: ranges.reduce((s, r) => s + r.length, 0), ranges, imageSha256: whole.digest('hex'),
+    };
+  } finally {
+    await fh.close();
+  }
+}
+
 function isZero(b: Buffer): boolean {
   // compare against a zero buffer of the same length (memcmp speed)
   return b.equals(ZERO_BLOCK.subarray(0, b.length));

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { IsoImage, allFiles } from '../../src/iso/index.js';
@@ -13,7 +13,8 @@ import { makeStandInBase } from '../../src/media/stand-in-base.js';
 import { Secret, openVault, parseRecoveryCode, scanFileForSecrets } from '../../src/secrets/index.js';
 import { decodeIni, parseWinpeshl } from '../../src/wim/winpeshl.js';
 import { LIFEBOAT_BIN, lifeboat } from '../helpers/cli.js';
-import { REPO_ROOT, mkTempDir, removeTempDir, run, runChecked, sha256File } from '../helpers/tools.js';
+import { REPO_ROOT, mkTempDir, removeTempDir, run, runChecked, sha256, sha256File } from '../helpers/tools.js';
+import { scanBlockMap } from '../../src/usb/image-writer.js';
 
 const SITE = join(REPO_ROOT, 'examples', 'site.yaml');
 const PASSWORD = 'Share-Pa55word-for-the-NAS!';
@@ -126,6 +127,31 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
     for (const f of isoList) assert.equal(await sha256File(join(fromUsb, f)), await sha256File(join(fromIso, f)), f);
     const extra = (await list(fromUsb)).filter((f) => !isoList.includes(f)).sort();
     assert.deepEqual(extra, ['syslinux/chain.c32', 'syslinux/ldlinux.c32', 'syslinux/ldlinux.sys', 'syslinux/libcom32.c32', 'syslinux/libutil.c32', 'syslinux/syslinux.cfg']);
+  });
+
+  test('the block map covers every non-zero block of the USB image, and its hashes match', async () => {
+    const usb = join(out, 'muster-stb-usb.img');
+    const map = JSON.parse(await readFile(`${usb}.blockmap.json`, 'utf8')) as { imageSize: number; ranges: { start: number; length: number; sha256: string }[] };
+    const union: { start: number; end: number }[] = [];
+    for (const r of map.ranges) {
+      const last = union.at(-1);
+      if (last && r.start <= last.end) last.end = Math.max(last.end, r.start + r.length);
+      else union.push({ start: r.start, end: r.start + r.length });
+    }
+    const inMap = (start: number, end: number) => union.some((u) => u.start <= start && end <= u.end);
+    const scan = await scanBlockMap(usb);
+    for (const r of scan.ranges) assert.ok(inMap(r.start, r.start + r.length), `non-zero bytes at ${r.start} are outside the map`);
+    const fh = await open(usb, 'r');
+    try {
+      for (const r of map.ranges.slice(0, 40)) {
+        const buf = Buffer.alloc(r.length);
+        await fh.read(buf, 0, r.length, r.start);
+        assert.equal(sha256(buf), r.sha256, `range at ${r.start}`);
+      }
+    } finally {
+      await fh.close();
+    }
+    assert.equal(scan.imageSha256, report.outputs.find((o) => o.file === 'muster-stb-usb.img')!.sha256);
   });
 
   test('no secret in any artifact or output: password and passphrase in UTF-8, UTF-16LE and base64', async () => {
