@@ -102,8 +102,6 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
   const startCmd = await hostFile('/lifeboat/start.cmd', START_CMD, 'start.cmd');
 
   const image = await IsoImage.open(o.base);
-  const baseSha256 = sha256FileInWorker(o.base);
-  baseSha256.catch(() => undefined); // awaited for the report; a failure there surfaces then
   const staging = await Staging.open(o.outDir);
   let secrets: BuildSecrets | undefined;
   try {
@@ -123,6 +121,9 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       veeamEncryptionPassword: secrets.veeamEncryptionPassword,
     };
     const vault = serialiseVault(await sealVault(payload, secrets.unlock, site.site.id));
+    // The base's hash (for the report) is taken in a worker, alongside the rest of the build, after scrypt's peak.
+    const baseSha256 = sha256FileInWorker(o.base);
+    baseSha256.catch(() => undefined); // awaited for the report; a failure there surfaces then
 
     let autostart: BuildReport['autostart'] = { enabled: false, reason: o.autostart === false ? 'turned off with --no-autostart' : 'no WIM tool (wimlib-imagex or DISM) on this machine' };
     const replaced: OverlayFile[] = [];
