@@ -1,4 +1,5 @@
 /** `lifeboat verify FILE`: checks built media (ISO, USB image or a written stick) without changing it. */
+import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { JobError } from '../errors.js';
 import { verifyMedia } from '../media/verify.js';
@@ -15,7 +16,8 @@ export function registerVerify(program: Command): void {
       const report = await verifyMedia(file);
       if (opts.json) printJson(report);
       else {
-        say(`${bold(file)} (${report.kind === 'iso' ? 'ISO image' : 'USB disk image'})`);
+        const device = (await stat(file).catch(() => undefined))?.isBlockDevice();
+        say(`${bold(file)} (${report.kind === 'iso' ? 'ISO image' : device ? 'USB stick' : 'USB disk image'})`);
         for (const c of report.checks) say(`  ${c.ok ? green('ok  ') : red('FAIL')} ${c.name}: ${c.detail}`);
       }
       if (!report.ok) throw new JobError(`${file} failed verification`, 'Rebuild the media, or write the USB stick again (replace the stick if it fails twice).');
