@@ -47,7 +47,11 @@ export function treeFromImage(image: IsoImage): TreeDir {
   return convert(image.root, '');
 }
 
-/** The write plan for the base's boot images: files of the tree stay files, the rest are copied from the base. */
+/**
+ * The write plan for the base's boot images, against the tree as it will be written: an image that is still the
+ * base's file stays that file; anything else (not a file, or a file the user removed or replaced) keeps the
+ * original bytes as an image outside the tree.
+ */
 export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
   return image.bootImages.map((b: BootImageInfo) => {
     const inTree = b.file ? findNode(root, b.file) : undefined;
@@ -55,7 +59,6 @@ export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
     if (inTree?.type === 'file' && inTree.source.kind === 'image' && inTree.source.extents[0]?.offset === b.lba * 2048) {
       return { ...common, treePath: b.file };
     }
-    // Not a file (or the file was removed or replaced): carry the original bytes as a hidden image.
     return { ...common, key: `lba:${b.lba}`, source: { kind: 'image', path: image.path, extents: [{ offset: b.lba * 2048, length: b.size }], size: b.size } };
   });
 }
@@ -64,8 +67,6 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
   const image = await IsoImage.open(o.base);
   try {
     const root = treeFromImage(image);
-    // Plan boot images against the untouched tree, so replacing a boot image file keeps the original image.
-    const bootImages = bootPlanFrom(image, root);
     let removed = 0;
     for (const path of o.remove ?? []) {
       if (!removeNode(root, path)) throw new InputError(`--remove ${path}: no such file or folder in ${o.base}`, 'Run `lifeboat iso inspect` on the base to see its files.');
@@ -79,24 +80,13 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
     for (const b of o.addBytes ?? []) {
       placeNode(root, b.isoPath, { type: 'file', name: '', mtime: now, source: { kind: 'bytes', data: b.data, size: b.data.length } }, now);
     }
+    const bootImages = bootPlanFrom(image, root);
     for (const swap of o.bootImageFiles ?? []) {
       const index = image.bootImages.findIndex((b) => b.platformId === swap.platformId);
       const node = findNode(root, swap.isoPath);
       if (index < 0) throw new InputError(`${o.base} has no El Torito entry for platform 0x${swap.platformId.toString(16)}`);
       if (node?.type !== 'file') throw new InputError(`${o.base} has no file ${swap.isoPath} to boot from`);
       bootImages[index] = { treePath: swap.isoPath };
-    }
-    for (const plan of bootImages) {
-      // A boot image file replaced or removed by the user: its catalog entry keeps the original bytes.
-      if (plan.treePath && plan.oldLba !== undefined) {
-        const node = findNode(root, plan.treePath);
-        if (node?.type !== 'file' || node.source.kind !== 'image' || node.source.extents[0]?.offset !== plan.oldLba! * 2048) {
-          const info = image.bootImages.find((b) => b.lba === plan.oldLba)!;
-          plan.treePath = undefined;
-          plan.key = `lba:${info.lba}`;
-          plan.source = { kind: 'image', path: image.path, extents: [{ offset: info.lba * 2048, length: info.size }], size: info.size };
-        }
-      }
     }
     const result = await writeIso(o.out, root, {
       volumeId: o.volumeId ?? image.primary.volumeId,

@@ -171,8 +171,9 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
     }
     for (const blob of layout.blobs) {
       await w.padTo(blob.lba * SECTOR);
-      await w.write(patchedImages.get(blob.lba) ?? Buffer.alloc(0));
-      if (!patchedImages.has(blob.lba)) await w.copy(blob.source, 'a boot image');
+      const patched = patchedImages.get(blob.lba);
+      if (patched) await w.write(patched);
+      else await w.copy(blob.source, 'a boot image');
     }
     for (const [i, file] of layout.files.entries()) {
       w.readAhead(layout.files.slice(i + 1, i + 65).map((f) => f.source));
