@@ -8,7 +8,8 @@ import { opendir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError, LifeboatError } from '../errors.js';
 import { buildChain, type BackupChain } from './model.js';
-import { readVbm, type Vbm } from './vbm.js';
+import { readVbm } from './vbm.js';
+import { ReadBuffer } from './xml.js';
 import type { XmlLimits } from './xml.js';
 
 export interface DiscoverOptions {
@@ -48,9 +49,9 @@ export interface StorageLocation {
   readonly alternatives?: readonly string[];
 }
 
+/** A chain read from the share. The raw records are not kept: the model holds what is used, which is smaller. */
 export interface DiscoveredChain {
   readonly chain: BackupChain;
-  readonly vbm: Vbm;
   /** By storage id. */
   readonly locations: ReadonlyMap<string, StorageLocation>;
 }
@@ -192,11 +193,12 @@ export async function discoverChains(root: string, options: DiscoverOptions = {}
   const scan = await scanShare(root, options);
   const chains: DiscoveredChain[] = [];
   const errors: DiscoveryError[] = [];
+  const scratch = new ReadBuffer();
   for (const file of scan.vbmFiles) {
     try {
-      const vbm = await readVbm(file, { limits: options.limits });
+      const vbm = await readVbm(file, { limits: options.limits, scratch });
       const chain = buildChain(vbm, file);
-      chains.push({ chain, vbm, locations: resolveStorages(chain, scan) });
+      chains.push({ chain, locations: resolveStorages(chain, scan) });
     } catch (err) {
       if (err instanceof LifeboatError) errors.push({ file, message: err.message, hint: err.hint });
       else errors.push({ file, message: `"${file}" cannot be read: ${err instanceof Error ? err.message : String(err)}` });

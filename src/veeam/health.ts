@@ -2,13 +2,15 @@
  * Chain health: can each restore point actually be restored from what is on the share, and is the newest one recent
  * enough for the site's recovery point objective? A point is restorable when every file of its chain (its own file
  * and, following Storage@LinkId, every earlier one back to the full) is present and non-empty, every link resolves,
- * the chain starts with a full, and no point it depends on is flagged corrupted or inconsistent by Veeam.
+ * the chain starts with a full, no point it depends on is flagged corrupted or inconsistent by Veeam, and it is not
+ * dated in the future.
  *
  * Findings are structured (code, severity, ids) and carry a plain-language message for the technician.
  */
 import { stat as fsStat } from 'node:fs/promises';
 import type { DiscoveredChain, StorageLocation } from './discover.js';
 import type { ChainStorage, RestorePoint } from './model.js';
+import { formatUtcTime } from './vbm.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -251,6 +253,21 @@ export async function checkChainHealth(
       findings.push(f);
     }
   };
+  // A point stamped later than now (beyond clock skew) cannot be trusted: it is a finding of its own and never counts
+  // as restorable, so one bogus date cannot make a late server look current. Points that build on it are not
+  // affected: their data does not depend on its date.
+  const now = options.now.getTime();
+  const toleranceMs = (options.futureToleranceMinutes ?? 10) * 60_000;
+  const futureFinding = (p: RestorePoint): HealthFinding | undefined =>
+    p.time && p.time.getTime() - now > toleranceMs
+      ? {
+          code: 'in-future',
+          severity: 'error',
+          pointId: p.id,
+          file: p.storageFile,
+          message: `restore point of ${p.label} is recorded as taken ${formatUtcTime(p.time)}, ${formatAge((p.time.getTime() - now) / HOUR)} in the future: the metadata or a clock is wrong, so it is not counted as a restore point; check the clocks of the server and of this computer`,
+        }
+      : undefined;
   const points: PointHealth[] = chain.points.map((p) => {
     let list: HealthFinding[];
     if (p.storageId && storagesById.has(p.storageId)) {
@@ -262,6 +279,8 @@ export async function checkChainHealth(
     } else {
       list = pointFindings.get(p.id) ?? [];
     }
+    const future = futureFinding(p);
+    if (future) list = list.concat(future);
     for (const f of list) addOnce(f);
     return { point: p, restorable: !list.some((f) => f.severity === 'error'), findings: list };
   });
@@ -271,7 +290,6 @@ export async function checkChainHealth(
   findings.sort((a, b) => (order.get(a.pointId ?? '') ?? -1) - (order.get(b.pointId ?? '') ?? -1));
 
   // 4. Recency against the RPO.
-  const now = options.now.getTime();
   const newest = chain.newest;
   const newestRestorable = [...points].reverse().find((ph) => ph.restorable && ph.point.time)?.point;
   const age = (p: RestorePoint | undefined): number | undefined => (p?.time ? (now - p.time.getTime()) / HOUR : undefined);
@@ -286,10 +304,6 @@ export async function checkChainHealth(
   } else if (!newestRestorable) {
     tail.push({ code: 'no-restorable-point', severity: 'error', message: 'no restore point of this backup can be restored from the files on the share' });
   } else {
-    const tolerance = (options.futureToleranceMinutes ?? 10) / 60;
-    if (newestAgeHours !== undefined && newestAgeHours < -tolerance) {
-      tail.push({ code: 'in-future', severity: 'warning', pointId: newest.id, message: `the newest restore point (${newest.label}) is dated ${formatAge(-newestAgeHours)} in the future: check the clocks of the server and of this computer` });
-    }
     if (restorableAgeHours !== undefined && restorableAgeHours > rpo) {
       const which = newestRestorable === newest ? 'newest restore point' : 'newest restorable point';
       tail.push({

@@ -118,7 +118,15 @@ export interface DetailsOptions {
   readonly limits?: XmlLimits;
 }
 
-const auxSource = new WeakMap<RestorePoint, { oib: VbmOib; file: string; encrypted: boolean }>();
+/** What pointDetails decodes on demand: the two attribute documents, not the whole OIB record (memory per point). */
+interface AuxSource {
+  readonly oibId: string;
+  readonly auxDataXml?: string;
+  readonly guestInfoXml?: string;
+  readonly file: string;
+  readonly encrypted: boolean;
+}
+const auxSource = new WeakMap<RestorePoint, AuxSource>();
 const detailsCache = new WeakMap<RestorePoint, PointDetails | null>();
 
 function pointType(t: number | undefined): PointType {
@@ -193,7 +201,9 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
       completionTime,
       durationMs,
     };
-    if (oib) auxSource.set(point, { oib, file: vbmPath, encrypted });
+    if (oib) {
+      auxSource.set(point, { oibId: oib.id, auxDataXml: oib.auxDataXml, guestInfoXml: oib.guestInfoXml, file: vbmPath, encrypted });
+    }
     return point;
   });
 
@@ -466,13 +476,13 @@ export function pointDetails(point: RestorePoint, options: DetailsOptions = {}):
     dataBytes: point.approxSize,
   };
   let details: PointDetails;
-  if (src.oib.auxDataXml) {
-    details = parseAuxData(src.oib.auxDataXml, `attribute AuxData of OIB ${src.oib.id} in "${src.file}"`, base, limits);
+  if (src.auxDataXml) {
+    details = parseAuxData(src.auxDataXml, `attribute AuxData of OIB ${src.oibId} in "${src.file}"`, base, limits);
   } else {
     details = { ...base, disks: [] };
   }
-  if (!details.osName && src.oib.guestInfoXml) {
-    const gi = parseGuestInfo(src.oib.guestInfoXml, `attribute GuestInfo of OIB ${src.oib.id} in "${src.file}"`, limits);
+  if (!details.osName && src.guestInfoXml) {
+    const gi = parseGuestInfo(src.guestInfoXml, `attribute GuestInfo of OIB ${src.oibId} in "${src.file}"`, limits);
     const name = gi['GuestOsName']?.replace(/\s*\(64-bit\)\s*$/, '');
     if (name) details = { ...details, osName: name };
   }

@@ -10,17 +10,8 @@
  *   Point.LinkId -> the previous Point.Id (all-zero GUID on the full); OIB.LinkId -> the previous OIB.Id.
  */
 import { InputError } from '../errors.js';
-import {
-  DEFAULT_XML_LIMITS,
-  attr,
-  child,
-  children,
-  parseXmlDocument,
-  parseXmlFragment,
-  readXmlText,
-  type XmlElement,
-  type XmlLimits,
-} from './xml.js';
+import { TagAttributes } from './xml-scan.js';
+import { DEFAULT_XML_LIMITS, attr, child, children, parseXmlFragment, readXmlBytes, scanOrRefuse, type ReadBuffer, type XmlLimits } from './xml.js';
 
 /** A wall-clock time without a zone, as Veeam writes local times. Kept as parts and as the original text. */
 export interface LocalDateTime {
@@ -38,8 +29,11 @@ export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 
 const TIME_RE = /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2}):(\d{2})\s*$/;
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] ?? 0);
 }
 
 /** Parses Veeam's `MM/dd/yyyy HH:mm:ss` into parts; undefined when absent or invalid. */
@@ -274,6 +268,8 @@ export interface Vbm {
 
 export interface VbmReadOptions {
   readonly limits?: XmlLimits;
+  /** Reuse this buffer for the file's bytes (when reading many files one after the other). */
+  readonly scratch?: ReadBuffer;
 }
 
 /** Decodes a `<Path IsFilePath=".."><Elements>a</Elements>...</Path>` attribute. */
@@ -305,27 +301,35 @@ export function lastPathElement(p: string | undefined): string | undefined {
   return parts.length ? parts[parts.length - 1] : undefined;
 }
 
-function readBackup(el: XmlElement | undefined, where: string, limits: XmlLimits): VbmBackup {
-  if (!el) return {};
-  const a = (n: string): string | undefined => attr(el, n);
+/** A tag's attributes: those being visited (TagAttributes) or kept after the visit (a plain record). */
+type Attrs = Pick<TagAttributes, 'get'> | Readonly<Record<string, string>>;
+
+function get(a: Attrs | undefined, name: string): string | undefined {
+  if (!a) return undefined;
+  if (a instanceof TagAttributes) return a.get(name);
+  const rec = a as Readonly<Record<string, string>>;
+  return Object.prototype.hasOwnProperty.call(rec, name) ? rec[name] : undefined;
+}
+
+function readBackup(a: Attrs | undefined, where: string, limits: XmlLimits): VbmBackup {
+  if (!a) return {};
+  const v = (n: string): string | undefined => get(a, n);
   return {
-    id: parseRef(a('Id')),
-    jobId: parseRef(a('JobId')),
-    jobName: str(a('JobName')),
-    policyName: str(a('PolicyName')),
-    dirPath: str(a('DirPath')),
-    partialPath: parsePartialPath(a('PartialPath'), `attribute PartialPath of Backup in ${where}`, limits),
-    metaFileName: str(a('MetaFileName')),
-    encryptionState: parseInteger(a('EncryptionState')),
-    creationTime: parseVeeamLocalTime(a('CreationTime')),
-    creationTimeUtc: parseVeeamUtcTime(a('CreationTimeUtc')),
-    metaUpdateTime: parseVeeamLocalTime(a('MetaUpdateTime')),
+    id: parseRef(v('Id')),
+    jobId: parseRef(v('JobId')),
+    jobName: str(v('JobName')),
+    policyName: str(v('PolicyName')),
+    dirPath: str(v('DirPath')),
+    partialPath: parsePartialPath(v('PartialPath'), `attribute PartialPath of Backup in ${where}`, limits),
+    metaFileName: str(v('MetaFileName')),
+    encryptionState: parseInteger(v('EncryptionState')),
+    creationTime: parseVeeamLocalTime(v('CreationTime')),
+    creationTimeUtc: parseVeeamUtcTime(v('CreationTimeUtc')),
+    metaUpdateTime: parseVeeamLocalTime(v('MetaUpdateTime')),
   };
 }
 
-function readRetention(info: XmlElement | undefined, where: string, limits: XmlLimits): VbmRetention | undefined {
-  const opt = child(child(child(info, 'CustomMetaOptions'), 'BackupOptionsInfo'), 'BackupRetentionOption');
-  const value = attr(opt, 'Value');
+function readRetention(value: string | undefined, where: string, limits: XmlLimits): VbmRetention | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const root = parseXmlFragment(value, `attribute Value of BackupRetentionOption in ${where}`, limits);
   return {
@@ -335,145 +339,203 @@ function readRetention(info: XmlElement | undefined, where: string, limits: XmlL
   };
 }
 
-/** Parses the text of a .vbm file. `file` names it in errors and in the result. */
-export function parseVbm(text: string, file: string, options: VbmReadOptions = {}): Vbm {
+const readHost = (a: Attrs, id: string): VbmHost => ({ id, name: str(get(a, 'Name')), type: parseInteger(get(a, 'Type')) });
+
+function readStorage(a: Attrs, id: string, where: string, limits: XmlLimits): VbmStorage {
+  const v = (n: string): string | undefined => get(a, n);
+  const filePath = str(v('FilePath'));
+  const partialPath = parsePartialPath(v('PartialPath'), `attribute PartialPath of Storage ${id} in ${where}`, limits);
+  const fromPartial = partialPath && partialPath.length ? str(partialPath[partialPath.length - 1]) : undefined;
+  return {
+    id,
+    backupId: parseRef(v('BackupId')),
+    hostId: parseRef(v('HostId')),
+    filePath,
+    partialPath,
+    fileName: fromPartial ?? lastPathElement(filePath),
+    creationTime: parseVeeamLocalTime(v('CreationTime')),
+    creationTimeUtc: parseVeeamUtcTime(v('CreationTimeUtc')),
+    modificationTime: parseVeeamLocalTime(v('ModificationTime')),
+    stats: parseStats(v('Stats'), `attribute Stats of Storage ${id} in ${where}`, limits),
+    linkId: parseRef(v('LinkId')),
+    state: parseInteger(v('State')),
+    availability: parseInteger(v('Availability')),
+    gfsPeriod: parseInteger(v('GfsPeriod')),
+    partialIncrement: parseBool(v('PartialIncrement')),
+    storageCryptoKeyId: parseRef(v('StorageCryptoKeyIdTag')),
+  };
+}
+
+const readPoint = (a: Attrs, id: string): VbmPoint => ({
+  id,
+  originalId: parseRef(get(a, 'OriginalId')),
+  linkId: parseRef(get(a, 'LinkId')),
+  num: parseInteger(get(a, 'Num')),
+  groupId: parseRef(get(a, 'GroupId')),
+  creationTime: parseVeeamLocalTime(get(a, 'CreationTime')),
+  creationTimeUtc: parseVeeamUtcTime(get(a, 'CreationTimeUtc')),
+  type: parseInteger(get(a, 'Type')),
+  backupId: parseRef(get(a, 'BackupId')),
+});
+
+const readObject = (a: Attrs, id: string): VbmObject => ({
+  id,
+  type: parseInteger(get(a, 'Type')),
+  hostId: parseRef(get(a, 'HostId')),
+  name: str(get(a, 'Name')),
+  displayName: str(get(a, 'DisplayName')),
+  objectId: parseRef(get(a, 'ObjectId')),
+  uuid: parseRef(get(a, 'Uuid')),
+  platform: parseInteger(get(a, 'Platform')),
+});
+
+function readOib(a: Attrs, id: string): VbmOib {
+  const v = (n: string): string | undefined => get(a, n);
+  const b = (n: string): boolean | undefined => parseBool(v(n));
+  return {
+    id,
+    originalOibId: parseRef(v('OriginalOibId')),
+    objectId: parseRef(v('ObjectId')),
+    pointId: parseRef(v('PointId')),
+    storageId: parseRef(v('StorageId')),
+    linkId: parseRef(v('LinkId')),
+    isCorrupted: b('IsCorrupted'),
+    isRecheckCorrupted: b('IsRecheckCorrupted'),
+    isConsistent: b('IsConsistent'),
+    needHealthCheckRepair: b('NeedHealthCheckRepair'),
+    healthStatus: parseInteger(v('HealthStatus')),
+    state: parseInteger(v('State')),
+    type: parseInteger(v('Type')),
+    creationTime: parseVeeamLocalTime(v('CreationTime')),
+    creationTimeUtc: parseVeeamUtcTime(v('CreationTimeUtc')),
+    completionTimeUtc: parseVeeamUtcTime(v('CompletionTimeUtc')),
+    vmName: str(v('VmName')),
+    displayName: str(v('DisplayName')),
+    fqdn: str(v('Fqdn')),
+    approxSize: parseSize(v('ApproxSize')),
+    hasAd: b('HasAd'),
+    hasSql: b('HasSql'),
+    hasExchange: b('HasExchange'),
+    hasSharePoint: b('HasSharePoint'),
+    hasOracle: b('HasOracle'),
+    hasPostgreSql: b('HasPostgreSql'),
+    productVersion: str(v('ProductVersion')),
+    auxDataXml: str(v('AuxData')),
+    guestInfoXml: str(v('GuestInfo')),
+  };
+}
+
+/** The record sections of BackupMetaInfo and the element each lists. */
+const SECTIONS = { Hosts: 'Host', Storages: 'Storage', Points: 'Point', Objects: 'Object', Oibs: 'OIB' } as const;
+type Section = keyof typeof SECTIONS;
+const isSection = (name: string): name is Section => Object.prototype.hasOwnProperty.call(SECTIONS, name);
+
+/**
+ * Parses the bytes (or text) of a .vbm file in one streaming pass: only the elements the model uses are decoded,
+ * straight into records, so memory is the records, not a tree of the document. As with a tree, the first of each
+ * element kind counts (a second <Backup> or <Storages> is ignored). `file` names it in errors and in the result.
+ */
+export function parseVbm(source: string | Buffer, file: string, options: VbmReadOptions = {}): Vbm {
+  const bytes = typeof source === 'string' ? Buffer.from(source, 'utf8') : source;
   const limits = options.limits ?? DEFAULT_XML_LIMITS;
   const where = `"${file}"`;
-  const root = parseXmlDocument(text, file, limits);
-  if (root.name !== 'BackupMeta') {
-    throw new InputError(
-      `${where} is not Veeam backup metadata: its root element is <${root.name}>, expected <BackupMeta>`,
-      'Point Lifeboat at the .vbm file Veeam wrote next to the .vbk/.vib files.',
-    );
-  }
-  const warnings: string[] = [];
-  const info = child(root, 'BackupMetaInfo');
-  if (!info) {
-    if (child(root, 'Vbm')) {
+  let rootAttrs: Readonly<Record<string, string>> = {};
+  let owner: Readonly<Record<string, string>> | undefined;
+  let backup: Readonly<Record<string, string>> | undefined;
+  let retentionValue: string | undefined;
+  let infoSeen = 0;
+  let oldFormat = false;
+  const seen = new Set<string>();
+  /** The open elements that are the first of their kind on their path (only those are read). */
+  const firstPath: boolean[] = [];
+  const names: string[] = [];
+  let section: Section | undefined;
+  const hosts: VbmHost[] = [];
+  const storages: VbmStorage[] = [];
+  const points: VbmPoint[] = [];
+  const objects: VbmObject[] = [];
+  const oibs: VbmOib[] = [];
+  const withoutId = new Map<string, number>();
+  const record = (kind: string, a: Attrs, push: (id: string) => void): void => {
+    const id = parseRef(get(a, 'Id'));
+    if (id === undefined) withoutId.set(kind, (withoutId.get(kind) ?? 0) + 1);
+    else push(id);
+  };
+  /** True the first time `key` is met: the first <Backup>, the first <Storages> of the first info, and so on. */
+  const first = (key: string): boolean => (seen.has(key) ? false : (seen.add(key), true));
+
+  scanOrRefuse(bytes, where, limits, {
+    open(name, depth, attrs) {
+      const parentFirst = depth === 0 || firstPath[depth - 1] === true;
+      let isFirst = false;
+      if (depth === 0) {
+        if (name !== 'BackupMeta') {
+          throw new InputError(
+            `${where} is not Veeam backup metadata: its root element is <${name}>, expected <BackupMeta>`,
+            'Point Lifeboat at the .vbm file Veeam wrote next to the .vbk/.vib files.',
+          );
+        }
+        rootAttrs = attrs.all();
+        isFirst = true;
+      } else if (depth === 1) {
+        if (name === 'Owner' && first('Owner')) owner = attrs.all();
+        else if (name === 'Backup' && first('Backup')) backup = attrs.all();
+        else if (name === 'Vbm') oldFormat = true;
+        else if (name === 'BackupMetaInfo') isFirst = ++infoSeen === 1;
+      } else if (parentFirst) {
+        const parent = names[depth - 1];
+        if (depth === 2) {
+          if (isSection(name) && first(name)) {
+            section = name;
+            isFirst = true;
+          } else if (name === 'CustomMetaOptions') isFirst = first(name);
+        } else if (depth === 3 && section !== undefined && name === SECTIONS[section]) {
+          const a = attrs;
+          if (section === 'Hosts') record('Host', a, (id) => hosts.push(readHost(a, id)));
+          else if (section === 'Storages') record('Storage', a, (id) => storages.push(readStorage(a, id, where, limits)));
+          else if (section === 'Points') record('Point', a, (id) => points.push(readPoint(a, id)));
+          else if (section === 'Objects') record('Object', a, (id) => objects.push(readObject(a, id)));
+          else record('OIB', a, (id) => oibs.push(readOib(a, id)));
+        } else if (depth === 3 && parent === 'CustomMetaOptions' && name === 'BackupOptionsInfo') isFirst = first(name);
+        else if (depth === 4 && parent === 'BackupOptionsInfo' && name === 'BackupRetentionOption' && first(name)) {
+          retentionValue = attrs.get('Value');
+        }
+      }
+      names[depth] = name;
+      firstPath[depth] = isFirst;
+    },
+    close(_name, depth) {
+      if (depth === 2) section = undefined;
+      firstPath.length = depth;
+      names.length = depth;
+    },
+  });
+
+  if (infoSeen === 0) {
+    if (oldFormat) {
       throw new InputError(
-        `${where} uses the old Veeam Backup & Replication metadata format (BackupMeta Version ${attr(root, 'Version') ?? '?'}), which Lifeboat does not read`,
+        `${where} uses the old Veeam Backup & Replication metadata format (BackupMeta Version ${get(rootAttrs, 'Version') ?? '?'}), which Lifeboat does not read`,
         'Lifeboat reads the metadata written by Veeam Agent for Windows (MetaSchemaVersion 2).',
       );
     }
     throw new InputError(`${where} has no <BackupMetaInfo>: it lists no backup files or restore points`, 'The metadata file is damaged; Veeam rewrites it at the next backup.');
   }
-  const metaSchemaVersion = parseInteger(attr(root, 'MetaSchemaVersion'));
+  const warnings: string[] = [];
+  const metaSchemaVersion = parseInteger(get(rootAttrs, 'MetaSchemaVersion'));
   if (metaSchemaVersion !== 2) {
-    warnings.push(`MetaSchemaVersion is ${attr(root, 'MetaSchemaVersion') ?? 'missing'}, expected 2; reading it anyway`);
+    warnings.push(`MetaSchemaVersion is ${get(rootAttrs, 'MetaSchemaVersion') ?? 'missing'}, expected 2; reading it anyway`);
   }
-  const ownerEl = child(root, 'Owner');
-
-  const withId = <T>(kind: string, els: XmlElement[], read: (el: XmlElement, id: string) => T): T[] => {
-    const out: T[] = [];
-    for (const el of els) {
-      const id = parseRef(attr(el, 'Id'));
-      if (id === undefined) {
-        warnings.push(`a <${kind}> without an Id was ignored`);
-        continue;
-      }
-      out.push(read(el, id));
-    }
-    return out;
-  };
-
-  const hosts = withId('Host', children(child(info, 'Hosts'), 'Host'), (el, id): VbmHost => ({
-    id,
-    name: str(attr(el, 'Name')),
-    type: parseInteger(attr(el, 'Type')),
-  }));
-
-  const storages = withId('Storage', children(child(info, 'Storages'), 'Storage'), (el, id): VbmStorage => {
-    const a = (n: string): string | undefined => attr(el, n);
-    const filePath = str(a('FilePath'));
-    const partialPath = parsePartialPath(a('PartialPath'), `attribute PartialPath of Storage ${id} in ${where}`, limits);
-    const fromPartial = partialPath && partialPath.length ? str(partialPath[partialPath.length - 1]) : undefined;
-    return {
-      id,
-      backupId: parseRef(a('BackupId')),
-      hostId: parseRef(a('HostId')),
-      filePath,
-      partialPath,
-      fileName: fromPartial ?? lastPathElement(filePath),
-      creationTime: parseVeeamLocalTime(a('CreationTime')),
-      creationTimeUtc: parseVeeamUtcTime(a('CreationTimeUtc')),
-      modificationTime: parseVeeamLocalTime(a('ModificationTime')),
-      stats: parseStats(a('Stats'), `attribute Stats of Storage ${id} in ${where}`, limits),
-      linkId: parseRef(a('LinkId')),
-      state: parseInteger(a('State')),
-      availability: parseInteger(a('Availability')),
-      gfsPeriod: parseInteger(a('GfsPeriod')),
-      partialIncrement: parseBool(a('PartialIncrement')),
-      storageCryptoKeyId: parseRef(a('StorageCryptoKeyIdTag')),
-    };
-  });
-
-  const points = withId('Point', children(child(info, 'Points'), 'Point'), (el, id): VbmPoint => ({
-    id,
-    originalId: parseRef(attr(el, 'OriginalId')),
-    linkId: parseRef(attr(el, 'LinkId')),
-    num: parseInteger(attr(el, 'Num')),
-    groupId: parseRef(attr(el, 'GroupId')),
-    creationTime: parseVeeamLocalTime(attr(el, 'CreationTime')),
-    creationTimeUtc: parseVeeamUtcTime(attr(el, 'CreationTimeUtc')),
-    type: parseInteger(attr(el, 'Type')),
-    backupId: parseRef(attr(el, 'BackupId')),
-  }));
-
-  const objects = withId('Object', children(child(info, 'Objects'), 'Object'), (el, id): VbmObject => ({
-    id,
-    type: parseInteger(attr(el, 'Type')),
-    hostId: parseRef(attr(el, 'HostId')),
-    name: str(attr(el, 'Name')),
-    displayName: str(attr(el, 'DisplayName')),
-    objectId: parseRef(attr(el, 'ObjectId')),
-    uuid: parseRef(attr(el, 'Uuid')),
-    platform: parseInteger(attr(el, 'Platform')),
-  }));
-
-  const oibs = withId('OIB', children(child(info, 'Oibs'), 'OIB'), (el, id): VbmOib => {
-    const a = (n: string): string | undefined => attr(el, n);
-    const b = (n: string): boolean | undefined => parseBool(a(n));
-    return {
-      id,
-      originalOibId: parseRef(a('OriginalOibId')),
-      objectId: parseRef(a('ObjectId')),
-      pointId: parseRef(a('PointId')),
-      storageId: parseRef(a('StorageId')),
-      linkId: parseRef(a('LinkId')),
-      isCorrupted: b('IsCorrupted'),
-      isRecheckCorrupted: b('IsRecheckCorrupted'),
-      isConsistent: b('IsConsistent'),
-      needHealthCheckRepair: b('NeedHealthCheckRepair'),
-      healthStatus: parseInteger(a('HealthStatus')),
-      state: parseInteger(a('State')),
-      type: parseInteger(a('Type')),
-      creationTime: parseVeeamLocalTime(a('CreationTime')),
-      creationTimeUtc: parseVeeamUtcTime(a('CreationTimeUtc')),
-      completionTimeUtc: parseVeeamUtcTime(a('CompletionTimeUtc')),
-      vmName: str(a('VmName')),
-      displayName: str(a('DisplayName')),
-      fqdn: str(a('Fqdn')),
-      approxSize: parseSize(a('ApproxSize')),
-      hasAd: b('HasAd'),
-      hasSql: b('HasSql'),
-      hasExchange: b('HasExchange'),
-      hasSharePoint: b('HasSharePoint'),
-      hasOracle: b('HasOracle'),
-      hasPostgreSql: b('HasPostgreSql'),
-      productVersion: str(a('ProductVersion')),
-      auxDataXml: str(a('AuxData')),
-      guestInfoXml: str(a('GuestInfo')),
-    };
-  });
-
+  for (const [kind, n] of withoutId) {
+    warnings.push(n === 1 ? `a <${kind}> without an Id was ignored` : `${n} <${kind}> elements without an Id were ignored`);
+  }
   return {
     file,
-    version: parseInteger(attr(root, 'Version')),
+    version: parseInteger(get(rootAttrs, 'Version')),
     metaSchemaVersion,
-    creationTimeUtc: parseVeeamUtcTime(attr(root, 'CreationTimeUtc')),
-    owner: ownerEl ? { id: parseRef(attr(ownerEl, 'Id')), name: str(attr(ownerEl, 'Name')) } : undefined,
-    backup: readBackup(child(root, 'Backup'), where, limits),
-    retention: readRetention(info, where, limits),
+    creationTimeUtc: parseVeeamUtcTime(get(rootAttrs, 'CreationTimeUtc')),
+    owner: owner ? { id: parseRef(get(owner, 'Id')), name: str(get(owner, 'Name')) } : undefined,
+    backup: readBackup(backup, where, limits),
+    retention: readRetention(retentionValue, where, limits),
     hosts,
     storages,
     points,
@@ -485,6 +547,5 @@ export function parseVbm(text: string, file: string, options: VbmReadOptions = {
 
 /** Reads and parses a .vbm file (size checked before reading). */
 export async function readVbm(file: string, options: VbmReadOptions = {}): Promise<Vbm> {
-  const text = await readXmlText(file, options.limits ?? DEFAULT_XML_LIMITS);
-  return parseVbm(text, file, options);
+  return parseVbm(await readXmlBytes(file, options.limits ?? DEFAULT_XML_LIMITS, options.scratch), file, options);
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lifeboat } from '../helpers/cli.js';
 import { mkTempDir, removeTempDir } from '../helpers/tools.js';
-import { breakLink, makeShare, readRealVbm, redate, storageFiles } from '../helpers/veeam-fixtures.js';
+import { breakLink, editTags, getAttr, makeShare, newestPointTime, readRealVbm, redate, setAttr, storageFiles, veeamTime } from '../helpers/veeam-fixtures.js';
 
 const HOUR = 3_600_000;
 const NOW = new Date('2030-03-12T12:00:00Z');
@@ -253,6 +253,47 @@ describe('lifeboat audit', () => {
     assert.equal(report.servers[0]!.status, 'ok');
     assert.deepEqual(report.unreadable.map((u) => u.file), ['Broken/x/Kerserv -.vbm']);
     await rm(damaged, { recursive: true });
+  });
+
+  test('a restore point dated in the future never makes a late server current (exit 3)', async () => {
+    // Late by 14 days; then the newest point is re-dated to 2100, as a tampered file or a wild clock would.
+    const late = renameServer(redate(base, new Date(NOW.getTime() - 14 * 24 * HOUR)), 'SRVOK');
+    const newestNum = Math.max(...[...late.matchAll(/<Point\s[^>]*>/g)].map((m) => Number(getAttr(m[0], 'Num'))));
+    const future = new Date('2100-01-01T00:00:00Z');
+    const tampered = editTags(late, 'Point', (tag) =>
+      Number(getAttr(tag, 'Num')) === newestNum
+        ? setAttr(setAttr(tag, 'CreationTimeUtc', veeamTime(future)), 'CreationTime', veeamTime(future))
+        : tag,
+    );
+    assert.equal(newestPointTime(tampered).getUTCFullYear(), 2100, 'the fixture edit took');
+    const share = join(dir, 'future-share');
+    await makeShare({ root: share, xml: tampered });
+    const r = await lifeboat(['audit', '--site', healthySite(), '--share', share, '--now', NOW_ARG, '--json']);
+    assert.equal(r.code, 3);
+    const s = (JSON.parse(r.stdout) as Json).servers[0]!;
+    assert.equal(s.ok, false);
+    assert.ok(s.findings.some((f) => f.code === 'in-future' && f.severity === 'error' && /2100/.test(f.message)), JSON.stringify(s.findings));
+    assert.ok(s.findings.some((f) => f.code === 'rpo-exceeded'));
+    assert.ok(s.newestRestorable!.ageHours > 14 * 24, `newest restorable is the real one: ${JSON.stringify(s.newestRestorable)}`);
+    assert.ok(!s.newestRestorable!.time.startsWith('2100'));
+    await rm(share, { recursive: true });
+  });
+
+  test('a 60 MiB .vbm of empty elements is refused early, naming the file, within a small heap', async () => {
+    const share = join(dir, 'flood-share');
+    await makeShare({ root: share, xml: renameServer(redate(base, new Date(NOW.getTime() - HOUR)), 'SRVOK') });
+    const flood = `<BackupMeta MetaSchemaVersion="2"><BackupMetaInfo><Points>${'<Point/>'.repeat(60 * 1024 * 1024 / 8)}</Points></BackupMetaInfo></BackupMeta>`;
+    await makeShare({ root: join(share, 'Flood'), xml: flood, subdirs: ['x'], noFiles: true });
+    // The heap cap is the bound under test: building a tree of this file took 2.1 GB before the scanner counted.
+    const r = await lifeboat(['audit', '--site', healthySite(), '--share', share, '--now', NOW_ARG, '--json'], {
+      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=128' },
+    });
+    assert.equal(r.code, 3, r.stderr);
+    const report = JSON.parse(r.stdout) as Json & { unreadable: { file: string; message: string }[] };
+    assert.equal(report.servers[0]!.status, 'ok');
+    assert.deepEqual(report.unreadable.map((u) => u.file), ['Flood/x/Kerserv -.vbm']);
+    assert.match(report.unreadable[0]!.message, /Kerserv -\.vbm" has more than 500000 elements/);
+    await rm(share, { recursive: true });
   });
 
   test('storage names in the fixture are what the test expects', () => {

@@ -442,6 +442,39 @@ describe('veeam: hostile XML', () => {
     );
   });
 
+  it('survives a bounded fuzz of the real .vbm: every input parses or is refused with a message, never a crash', async () => {
+    const original = Buffer.from(await readRealVbm(), 'utf8');
+    // Deterministic: the same 400 inputs every run (xorshift32 seeded with a constant).
+    let seed = 0x1ceb00da;
+    const rand = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const special = Buffer.from('<>/"\'&=; \x00\xff');
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 400; i++) {
+      const buf = Buffer.from(original);
+      const kind = i % 4;
+      if (kind === 0) for (let k = 0; k < 1 + rand(8); k++) buf[rand(buf.length)] = rand(256);
+      else if (kind === 1) for (let k = 0; k < 1 + rand(8); k++) buf[rand(buf.length)] = special[rand(special.length)]!;
+      const input = kind === 2 ? buf.subarray(0, rand(buf.length)) : kind === 3 ? Buffer.concat([buf.subarray(0, rand(buf.length)), buf.subarray(rand(buf.length))]) : buf;
+      try {
+        const chain = buildChain(parseVbm(input, `fuzz-${i}.vbm`));
+        if (chain.newest) pointDetails(chain.newest);
+        accepted++;
+      } catch (err) {
+        assert.ok(err instanceof InputError, `input ${i} threw ${String(err)}`);
+        assert.match(err.message, new RegExp(`fuzz-${i}\\.vbm`), `input ${i}: the message names the file`);
+        refused++;
+      }
+    }
+    assert.equal(accepted + refused, 400);
+    assert.ok(refused > 100 && accepted > 10, `both outcomes exercised: ${accepted} accepted, ${refused} refused`);
+  });
+
   it('refuses an oversized file before reading it', async () => {
     const s = await makeShare({ noFiles: true });
     try {
