@@ -27,7 +27,6 @@ export interface LocalDateTime {
 
 export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 
-const TIME_RE = /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2}):(\d{2})\s*$/;
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -39,14 +38,32 @@ function daysInMonth(year: number, month: number): number {
 /** Parses Veeam's `MM/dd/yyyy HH:mm:ss` into parts; undefined when absent or invalid. */
 export function parseVeeamLocalTime(text: string | undefined): LocalDateTime | undefined {
   if (text === undefined) return undefined;
-  const m = TIME_RE.exec(text);
-  if (!m) return undefined;
-  const [month, day, year, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number, number, number, number, number, number,
-  ];
+  // Read digit by digit (several times per restore point, 26,000 per year-long chain): M/d/yyyy H:mm:ss, where
+  // month, day and hour have one or two digits. Surrounding whitespace is allowed.
+  const t = text.trim();
+  let at = 0;
+  const num = (min: number, max: number, sep: number): number => {
+    let n = 0;
+    const start = at;
+    while (at < t.length && at - start < max) {
+      const c = t.charCodeAt(at);
+      if (c < 0x30 || c > 0x39) break;
+      n = n * 10 + (c - 0x30);
+      at++;
+    }
+    if (at - start < min || (sep >= 0 ? t.charCodeAt(at++) !== sep : at !== t.length)) return Number.NaN;
+    return n;
+  };
+  const month = num(1, 2, 0x2f);
+  const day = num(1, 2, 0x2f);
+  const year = num(4, 4, 0x20);
+  const hour = num(1, 2, 0x3a);
+  const minute = num(2, 2, 0x3a);
+  const second = num(2, 2, -1);
+  if (Number.isNaN(month + day + year + hour + minute + second)) return undefined;
   if (year < 1900 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
-  return { year, month, day, hour, minute, second, text: text.trim() };
+  return { year, month, day, hour, minute, second, text: t };
 }
 
 /** Parses a UTC time in Veeam's `MM/dd/yyyy HH:mm:ss` into a Date; undefined when absent or invalid. */

@@ -48,17 +48,28 @@ function isXmlChar(cp: number): boolean {
 export function decodeEntities(s: string): string {
   let amp = s.indexOf('&');
   if (amp === -1) return s;
-  let out = '';
+  // Pieces joined once: `+=` would leave a rope of thousands of pieces alive in every value kept (GuestInfo per point).
+  const parts: string[] = [];
   let last = 0;
   while (amp !== -1) {
     const semi = s.indexOf(';', amp + 1);
-    const ref = semi === -1 || semi - amp - 1 > 12 ? undefined : s.slice(amp + 1, semi);
-    if (ref === undefined) throw new XmlRefusal('contains a "&" that does not start an entity reference');
-    out += s.slice(last, amp) + entity(ref);
+    if (semi === -1 || semi - amp - 1 > 12) throw new XmlRefusal('contains a "&" that does not start an entity reference');
+    parts.push(s.slice(last, amp), commonEntity(s, amp, semi) ?? entity(s.slice(amp + 1, semi)));
     last = semi + 1;
     amp = s.indexOf('&', last);
   }
-  return out + s.slice(last);
+  parts.push(s.slice(last));
+  return parts.join('');
+}
+
+/** `&lt;` `&gt;` `&amp;` `&quot;` read from the character codes: no slice, no lookup (most of Veeam's entities). */
+function commonEntity(s: string, amp: number, semi: number): string | undefined {
+  const a = s.charCodeAt(amp + 1);
+  const len = semi - amp - 1;
+  if (len === 2 && s.charCodeAt(amp + 2) === 0x74 /* t */) return a === 0x6c /* l */ ? '<' : a === 0x67 /* g */ ? '>' : undefined;
+  if (len === 3 && a === 0x61 /* a */ && s.charCodeAt(amp + 2) === 0x6d && s.charCodeAt(amp + 3) === 0x70) return '&';
+  if (len === 4 && a === 0x71 /* q */ && s.startsWith('quot', amp + 1)) return '"';
+  return undefined;
 }
 
 function entity(ref: string): string {
@@ -130,10 +141,11 @@ export function lineColumn(buf: Buffer, index: number): string {
   return `line ${line}, column ${index - last}`;
 }
 
-const nameBytes = new Map<string, Buffer>();
+/** Attribute names asked for, as bytes, with the index where each was found last (per name, across tags). */
+const nameBytes = new Map<string, { readonly bytes: Buffer; lastIndex: number }>();
 
-function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
-  for (let k = 0; k < length; k++) if (buf[a + k] !== buf[b + k]) return false;
+function sameBytes(a: Buffer, from: number, b: Buffer, bFrom: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (a[from + k] !== b[bFrom + k]) return false;
   return true;
 }
 
@@ -168,16 +180,22 @@ export class TagAttributes {
   get(name: string): string | undefined {
     if (!this.indexed) this.index();
     let want = nameBytes.get(name);
-    if (!want) nameBytes.set(name, (want = Buffer.from(name, 'utf8')));
-    const { buf, pos } = this;
+    if (!want) nameBytes.set(name, (want = { bytes: Buffer.from(name, 'utf8'), lastIndex: 0 }));
+    // Veeam writes every element's attributes in the same order: try where this name was last time first.
+    const hint = want.lastIndex;
+    if (hint < this.count && this.nameIs(hint, want.bytes)) return this.value(hint);
     for (let n = 0; n < this.count; n++) {
-      const s = pos[4 * n] as number;
-      if ((pos[4 * n + 1] as number) - s !== want.length) continue;
-      let k = 0;
-      while (k < want.length && buf[s + k] === want[k]) k++;
-      if (k === want.length) return this.value(n);
+      if (n !== hint && this.nameIs(n, want.bytes)) {
+        want.lastIndex = n;
+        return this.value(n);
+      }
     }
     return undefined;
+  }
+
+  private nameIs(n: number, bytes: Buffer): boolean {
+    const s = this.pos[4 * n] as number;
+    return (this.pos[4 * n + 1] as number) - s === bytes.length && sameBytes(this.buf, s, bytes, 0, bytes.length);
   }
 
   /** Every attribute, decoded. */
@@ -235,7 +253,7 @@ export class TagAttributes {
       const p = 4 * this.count;
       for (let n = 0; n < this.count; n++) {
         const s = this.pos[4 * n] as number;
-        if ((this.pos[4 * n + 1] as number) - s === nameEnd - nameStart && sameBytes(buf, s, nameStart, nameEnd - nameStart)) {
+        if ((this.pos[4 * n + 1] as number) - s === nameEnd - nameStart && sameBytes(buf, s, buf, nameStart, nameEnd - nameStart)) {
           throw new XmlRefusal(`has the attribute ${buf.toString('utf8', nameStart, nameEnd)} twice in <${tag}>`);
         }
       }
