@@ -61,12 +61,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
+    // After Ctrl+C a step may still be waiting (a countdown, a tool): end now, the line has been written.
+    if (code === 130) process.exit(130);
     process.exitCode = code;
   },
   (e: unknown) => {
     if ((e as Error)?.name === 'ExitPromptError') {
-      process.stdout.write('\nThe assistant was closed. Start it again with \\lifeboat\\start.cmd.\n');
-      process.exitCode = 1;
+      process.stdout.write('\nStopped (Ctrl+C): nothing was written to or changed on this machine\'s disks. Start again with \\lifeboat\\start.cmd.\n');
+      process.exit(130);
     } else if (e instanceof LifeboatError) {
       process.stdout.write(`${e.message}\n${e.hint ?? ''}\n`);
       process.exitCode = e.exitCode;

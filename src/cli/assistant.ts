@@ -15,8 +15,10 @@ export function registerAssistant(program: Command): void {
     .addHelpText('after', [
       '',
       'Scenarios (examples/scenarios/): healthy-physical, p2v-kvm, domain-controller-hyperv, broken-chain,',
-      'wrong-firmware, share-unreachable, bad-password, no-backups, disk-too-small, only-boot-disk.',
-      'Their unlock passphrase is in examples/scenarios/README.md. Esc goes back one step at every prompt.',
+      'wrong-firmware, firmware-check-vm, share-unreachable, bad-password, read-only-share, data-loss, no-backups,',
+      'disk-too-small, only-boot-disk.',
+      'Their unlock passphrase is in examples/scenarios/README.md. Esc goes back one step at every prompt;',
+      'Ctrl+C ends the assistant (exit code 130) without changing anything.',
       '',
       'Example:',
       '  lifeboat assistant --simulate examples/scenarios/healthy-physical',
@@ -26,10 +28,14 @@ export function registerAssistant(program: Command): void {
         throw new InputError('the assistant runs inside Windows PE, started from the recovery media', 'To train on this machine, give a scenario: lifeboat assistant --simulate examples/scenarios/healthy-physical');
       }
       const platform = await SimulatedPlatform.start(opts.simulate, { work: opts.keep && resolve(opts.keep) });
+      let code: number;
       try {
-        process.exitCode = await runAssistant(platform, new ConsoleUi());
+        code = await runAssistant(platform, new ConsoleUi());
       } finally {
         if (!opts.keep) await platform.dispose();
       }
+      // Ctrl+C (130): a step may still wait on a timer; the one line is written, so end here. Other codes are the
+      // session's outcome (0: ended normally, whatever the restore found).
+      if (code !== 0) process.exit(code);
     });
 }

@@ -104,4 +104,12 @@ export interface Platform {
   injectDrivers(windowsRoot: string, driverDir: string): Promise<CommandResult>;
   /** bcdboot <root>\Windows with the firmware's boot files. */
   repairBoot(windowsRoot: string, firmware: Firmware): Promise<CommandResult>;
+  /** A command prompt in this console for the technician (diskpart, drvload...); returns when they type exit. */
+  commandPrompt(): Promise<CommandResult>;
+  /** Whether files can be created in `dir` (a restore account's share is read-only by design; an ISO is too). */
+  canWrite(dir: string): Promise<boolean>;
+  /** The path Node writes a lettered volume through (`E:\\` in Windows PE). */
+  volumeRoot(letter: string): string;
+  /** Switches the machine off (wpeutil shutdown), e.g. to change the firmware mode. */
+  powerOff(): Promise<CommandResult>;
 }

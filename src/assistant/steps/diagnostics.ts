@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { collectDiagnostics, planDiagnostics } from '../diagnostics.js';
 import { BACK } from '../ui.js';
 import { type Step, gb } from '../context.js';
+import { recordsRoot } from '../report.js';
 
 export const diagnostics: Step = {
   id: 'diagnostics',
   title: 'Diagnostics from a failed system',
-  async run({ ui, log, platform, media, state, stamp }) {
+  async run(ctx) {
+    const { ui, log, platform, media, state, stamp } = ctx;
     const volumes = (await platform.windowsVolumes()).filter((v) => v.hasWindows);
     if (volumes.length === 0) {
       ui.warn('No Windows installation was found on this machine\'s disks (none to collect from).');
@@ -31,8 +33,9 @@ export const diagnostics: Step = {
       if (yes === BACK) return { goto: 'menu' };
       includeHives = yes;
     }
-    const server = media.site.site.servers.length === 1 ? media.site.site.servers[0]!.name : 'failed-system';
-    const dir = join(state.shareRoot ?? platform.scratchRoot, 'lifeboat-logs', server, stamp.replace(/[:.]/g, '-'));
+    const server = media.site.servers.length === 1 ? media.site.servers[0]!.name : 'failed-system';
+    const lasting = await recordsRoot(ctx);
+    const dir = join(lasting?.path ?? platform.scratchRoot, 'lifeboat-logs', server, stamp.replace(/[:.]/g, '-'));
     const dest = join(dir, `diagnostics-${letter}.tar.gz`);
     await mkdir(dir, { recursive: true });
     let last = 0;

@@ -1,23 +1,11 @@
 /** Step 3: load the storage and network drivers this machine needs from \lifeboat\drivers (drvload). */
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hypervisor } from '../../platform/platform.js';
 import type { Step } from '../context.js';
+import { infFiles } from '../what-now.js';
 
 const HYPERVISOR_KIND: Record<Hypervisor, string | undefined> = { kvm: 'virtio', esxi: 'vmware', xen: 'xen', hyperv: 'hyperv', virtualbox: undefined };
 const VENDORS = ['dell', 'hpe', 'lenovo', 'fujitsu', 'supermicro'];
-
-async function infFiles(dir: string, depth = 0): Promise<string[]> {
-  if (depth > 8) return [];
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await infFiles(p, depth + 1)));
-    else if (e.name.toLowerCase().endsWith('.inf')) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Which driver folders apply: the hypervisor's, the hardware vendor's, and custom ones. */
 export function driverKinds(hypervisor: Hypervisor | undefined, manufacturer: string): string[] {
@@ -52,7 +40,7 @@ export const drivers: Step = {
     const failed = results.filter((r) => !r.ok);
     ui.ok(`Loaded ${results.length - failed.length} of ${results.length} driver packages (${kinds.filter((k) => k !== 'custom').join(', ') || 'custom'}).`);
     for (const f of failed) ui.warn(`Could not load ${f.inf.split(/[\\/]/).pop()}: ${f.message}`);
-    if (failed.length) ui.say('Disks or network cards may be missing; Veeam Recovery also offers "Load driver" later.');
+    if (failed.length) ui.say('Disks or network cards may be missing: the next screen offers to load a driver from a folder.');
     state.disks = await platform.disks();
     return 'next';
   },

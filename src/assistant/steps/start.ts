@@ -3,17 +3,23 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MANIFEST_PATH, parseManifest, sha256Of } from '../../util/manifest.js';
-import type { Step } from '../context.js';
+import type { AssistantState, Outcome, Step } from '../context.js';
+
+/** Ending on damaged media: what to do instead of starting Veeam from it. */
+function damagedEnd(state: AssistantState): Outcome {
+  state.endNote = 'Write the USB image to another stick (lifeboat flash) or use the ISO, and boot from that.';
+  return 'quit';
+}
 
 export const start: Step = {
   id: 'start',
   title: 'Restore kit and media check',
   async run({ ui, log, media, state }) {
-    const site = media.site;
-    ui.say(`Restore kit for ${site.site.site.name}, build ${site.buildId} (${site.builtAt.slice(0, 10)})`);
-    ui.say(`Servers: ${site.site.servers.map((s) => `${s.name} (${s.role})`).join(', ')}`);
-    ui.say(`Backups on ${site.site.share.path}`);
-    log.write(`site ${site.site.site.id} build ${site.buildId}`);
+    const { site, build } = media;
+    ui.say(`Restore kit for ${media.siteName}, build ${build.buildId} (${build.builtAt.slice(0, 10)})`);
+    ui.say(`Servers: ${site.servers.map((s) => `${s.name} (${s.role})`).join(', ')}`);
+    ui.say(`Backups on ${site.share.path}`);
+    log.write(`site ${media.siteId} build ${build.buildId}`);
     let entries;
     try {
       entries = parseManifest(await readFile(join(media.root, ...MANIFEST_PATH.split('/')), 'utf8'));
@@ -21,7 +27,7 @@ export const start: Step = {
       ui.warn(`The media's checksum list cannot be read (${(e as Error).message}). The media may be damaged.`);
       log.write(`media check: manifest unreadable: ${(e as Error).message}`);
       state.mediaOk = false;
-      return (await ui.confirm('Continue anyway? (better: use another copy of the media)', false)) === true ? 'next' : 'quit';
+      return (await ui.confirm('Continue anyway? (better: use another copy of the media)', false)) === true ? 'next' : damagedEnd(state);
     }
     const bad: string[] = [];
     let done = 0;
@@ -42,6 +48,6 @@ export const start: Step = {
     ui.warn('THE MEDIA IS DAMAGED: the USB stick or ISO was not written correctly.');
     for (const b of bad.slice(0, 8)) ui.warn(`  ${b}`);
     ui.say('Write the USB image to another stick (lifeboat flash verifies it), or use the ISO, then start again.');
-    return (await ui.confirm('Continue with damaged media anyway? (not recommended)', false)) === true ? 'next' : 'quit';
+    return (await ui.confirm('Continue with damaged media anyway? (not recommended)', false)) === true ? 'next' : damagedEnd(state);
   },
 };

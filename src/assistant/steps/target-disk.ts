@@ -1,49 +1,52 @@
-/** Step 9: the disk to restore onto: never the media's own disk; warn when too small; confirm by typing its number. */
+/** Step 12: the disk to restore onto: never the media's own disk; a disk too small is refused with a way on. */
+import type { Disk } from '../../platform/platform.js';
 import { BACK } from '../ui.js';
 import { type Step, gb } from '../context.js';
+import { whatNow } from '../what-now.js';
+import { diskNeeds } from './requirements.js';
+
+/** "E: DATA 500 GB NTFS, (no letter) Recovery": what is on a disk now, for the technician to recognise it. */
+export function diskContents(d: Disk): string {
+  const vols = d.volumes.map((v) => [v.letter ? `${v.letter}:` : '', v.label ?? '', v.sizeBytes ? gb(v.sizeBytes) : '', v.fs ?? ''].filter(Boolean).join(' ')).filter(Boolean);
+  return vols.length ? vols.join(', ') : d.partitionStyle && d.partitionStyle !== 'RAW' ? `${d.partitionStyle}, no volumes` : 'empty';
+}
 
 export const targetDisk: Step = {
   id: 'target-disk',
   title: 'Target disk',
-  async run({ ui, log, platform, state }) {
-    const disks = await platform.disks();
-    state.disks = disks;
+  async run(ctx) {
+    const { ui, log, platform, state } = ctx;
+    const disks = (state.disks = await platform.disks());
     const candidates = disks.filter((d) => !d.holdsBootMedia);
-    const needWhole = Math.max(0, ...(state.details?.disks ?? []).map((x) => x.capacity ?? 0));
-    const needUsed = (state.details?.disks ?? []).reduce((a, x) => a + (x.usedBytes ?? 0), 0);
+    const need = diskNeeds(ctx);
     if (candidates.length === 0) {
       ui.warn('The only disk this machine shows is the recovery media itself: there is no disk to restore onto.');
-      ui.say('Check that the new disk is connected and seen by the firmware (RAID volumes must be created first), or load its storage driver, then look again.');
+      ui.say('Check that the new disk is connected and seen by the firmware (RAID volumes must be created first), or load its storage driver, then rescan.');
       log.write('target disk: none besides the boot media');
-      const choice = await ui.select('What now?', [{ name: 'Look again', value: 'again' }, { name: 'Quit', value: 'quit' }]);
-      if (choice === BACK) return { goto: 'backups' };
-      return choice === 'again' ? { goto: 'target-disk' } : 'quit';
+      return whatNow<never>(ctx, 'target-disk', 'There is no disk to restore onto. What now?');
     }
+    const tooSmall = (d: Disk) => need.used !== undefined && d.sizeBytes < need.used;
     const pick = await ui.select('Restore onto which disk? EVERYTHING ON IT WILL BE ERASED.', candidates.map((d) => {
-      const vols = d.volumes.map((v) => `${v.letter ? `${v.letter}:` : ''}${v.label ? ` ${v.label}` : ''}`.trim()).filter(Boolean).join(', ');
-      const size = d.sizeBytes < needUsed ? ' TOO SMALL' : d.sizeBytes < needWhole ? ' smaller than the original: Manual restore' : '';
-      return { name: `Disk ${d.number}: ${gb(d.sizeBytes)} ${d.bus} ${d.model}${vols ? ` [${vols}]` : ' [empty]'}${size}`, value: d.number };
+      const size = tooSmall(d) ? ' TOO SMALL' : d.sizeBytes < need.whole ? (need.used !== undefined ? ' smaller than the original: Manual restore' : ' smaller than the original disk') : '';
+      return { name: `Disk ${d.number}: ${gb(d.sizeBytes)} ${d.bus} ${d.model} [${diskContents(d)}]${size}`, value: d.number };
     }));
-    // Back to the choice of server and restore point: the step before (requirements) asks nothing when all is well,
-    // so plain 'back' would land on this same list again.
-    if (pick === BACK) return { goto: 'backups' };
+    if (pick === BACK) return 'back';
     const disk = candidates.find((d) => d.number === pick)!;
-    if (disk.sizeBytes < needUsed) {
-      ui.warn(`Disk ${disk.number} (${gb(disk.sizeBytes)}) is smaller than the data in the backup (${gb(needUsed)}): the restore cannot fit.`);
-      return { goto: 'target-disk' };
+    if (tooSmall(disk)) {
+      ui.warn(`Disk ${disk.number} (${gb(disk.sizeBytes)}) is smaller than the data in the backup (${gb(need.used)}): the restore cannot fit.`);
+      log.write(`target disk ${disk.number} refused: too small (${disk.sizeBytes} < ${need.used})`);
+      const choice = await whatNow(ctx, 'target-disk', 'What now?', [
+        { name: 'Choose another disk', value: 'other' as const, description: 'the list of disks again' },
+      ]);
+      return choice === 'other' ? { goto: 'target-disk' } : choice;
     }
-    state.restoreMode = disk.sizeBytes >= needWhole ? 'Entire computer' : 'Manual restore';
+    state.restoreMode = disk.sizeBytes >= need.whole || need.used === undefined ? 'Entire computer' : 'Manual restore';
     if (state.restoreMode === 'Manual restore') {
-      ui.warn(`Disk ${disk.number} is smaller than the original disk (${gb(needWhole)}): use "Manual restore" in Veeam and shrink the data volume.`);
+      ui.warn(`Disk ${disk.number} is smaller than the original disk (${gb(need.whole)}): use "Manual restore" in Veeam and shrink the data volume.`);
     }
-    if (disk.volumes.length) ui.warn(`Disk ${disk.number} holds data (${disk.volumes.map((v) => v.label ?? v.letter).join(', ')}). It will be erased.`);
-    const typed = await ui.input(`Type the disk number ${disk.number} to confirm that disk ${disk.number} may be erased`, {
-      validate: (t) => (t.trim() === String(disk.number) ? true : `Type ${disk.number} to confirm, or press Esc to choose again`),
-    });
-    if (typed === BACK) return { goto: 'target-disk' };
     state.targetDisk = disk;
-    log.write(`target disk ${disk.number}: ${disk.sizeBytes} ${disk.bus} ${disk.model}; mode ${state.restoreMode}; confirmed by typing ${typed.trim()}`);
-    ui.ok(`Disk ${disk.number} chosen. Nothing has been erased yet: Veeam does that after its summary page.`);
+    state.planConfirmed = false;
+    log.write(`target disk ${disk.number} chosen: ${disk.sizeBytes} ${disk.bus} ${disk.model}; mode ${state.restoreMode}`);
     return 'next';
   },
 };

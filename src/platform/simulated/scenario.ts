@@ -33,6 +33,10 @@ export const scenarioSchema = z.strictObject({
     cpus: z.number().int().positive().optional(),
   }),
   disks: z.array(disk).min(1),
+  /** Disks that appear only after the technician loads this driver (an INF file name) from a folder. */
+  lateDisks: z.strictObject({ driver: z.string(), disks: z.array(disk).min(1) }).optional(),
+  /** How the media was started: a USB stick (writable) or an ISO/DVD (read-only). */
+  media: z.enum(['usb', 'iso']).default('usb'),
   nics: z.array(z.strictObject({
     name: z.string(), description: z.string().optional(), connected: z.boolean().default(true),
     /** Seconds until DHCP gives an address; absent: no DHCP server on this network. */
@@ -49,8 +53,12 @@ export const scenarioSchema = z.strictObject({
     /** Storage files left out or emptied (matched by a part of their name). */
     missingFiles: z.array(z.string()).default([]),
     emptyFiles: z.array(z.string()).default([]),
-    /** Whether the NAS answers on TCP 445. */
+    /** Whether the NAS answers on TCP 445 by its name. */
     reachable: z.boolean().default(true),
+    /** An IPv4 address the NAS answers on when its name does not (no DNS in this network). */
+    reachableByIp: z.string().optional(),
+    /** The restore account may read but not write (as it should be): records must go elsewhere. */
+    readOnly: z.boolean().default(false),
     /** A Windows error net use reports (53, 67, 86, 1219, 1272, 1326); 0: connects when the password is right. */
     netUseError: z.number().int().default(0),
     /** The password the share accepts; default the training share password. */

@@ -45,6 +45,7 @@ export class SimulatedPlatform implements Platform {
   private networkStartedAt?: number;
   private staticIp?: StaticIpv4;
   private connected = false;
+  private loadedLateDriver = false;
 
   private constructor(
     readonly scenario: Scenario,
@@ -119,7 +120,8 @@ export class SimulatedPlatform implements Platform {
   }
 
   async disks(): Promise<Disk[]> {
-    return this.scenario.disks.map((d) => ({
+    const late = this.loadedLateDriver ? this.scenario.lateDisks?.disks ?? [] : [];
+    return [...this.scenario.disks, ...late].map((d) => ({
       number: d.number, sizeBytes: d.sizeGb * GB, bus: d.bus, model: d.model, partitionStyle: d.partitionStyle, holdsBootMedia: d.holdsBootMedia,
       volumes: d.volumes.map((v) => ({ letter: v.letter, label: v.label, sizeBytes: v.sizeGb === undefined ? undefined : v.sizeGb * GB, fs: v.fs })),
     }));
@@ -140,6 +142,8 @@ export class SimulatedPlatform implements Platform {
 
   async loadDriver(inf: string): Promise<CommandResult> {
     const failing = this.scenario.failingDrivers.some((f) => inf.toLowerCase().endsWith(f.toLowerCase()));
+    const late = this.scenario.lateDisks?.driver.toLowerCase();
+    if (!failing && late && basename(inf).toLowerCase() === late) this.loadedLateDriver = true;
     return failing
       ? { ok: false, code: 1, output: `DrvLoad: Unable to load ${inf} (Error 0x80070002)` }
       : { ok: true, code: 0, output: `DrvLoad: Successfully loaded ${inf}.` };
@@ -155,13 +159,15 @@ export class SimulatedPlatform implements Platform {
     return { ok: true, code: 0, output: 'Ok.' };
   }
 
-  async tcpReachable(): Promise<boolean> {
-    return this.scenario.share.reachable && (await this.nics()).some((n) => n.ipv4.length > 0);
+  async tcpReachable(host: string): Promise<boolean> {
+    const s = this.scenario.share;
+    const answers = s.reachable || (s.reachableByIp !== undefined && host === s.reachableByIp);
+    return answers && (await this.nics()).some((n) => n.ipv4.length > 0);
   }
 
-  async connectShare(_unc: string, _user: string, password: Secret): Promise<ShareResult> {
+  async connectShare(unc: string, _user: string, password: Secret): Promise<ShareResult> {
     const s = this.scenario.share;
-    if (!(await this.tcpReachable())) return { ok: false, code: 53, message: 'System error 53 has occurred. The network path was not found.' };
+    if (!(await this.tcpReachable(unc.replace(/^\\\\/, '').split('\\')[0]!))) return { ok: false, code: 53, message: 'System error 53 has occurred. The network path was not found.' };
     if (s.netUseError) return { ok: false, code: s.netUseError, message: `System error ${s.netUseError} has occurred.` };
     if (password.reveal() !== (s.acceptPassword ?? this.scenario.training.sharePassword)) {
       return { ok: false, code: 1326, message: 'System error 1326 has occurred. The user name or password is incorrect.' };
@@ -194,6 +200,33 @@ export class SimulatedPlatform implements Platform {
 
   async repairBoot(windowsRoot: string, firmware: Firmware): Promise<CommandResult> {
     return { ok: true, code: 0, output: `[simulated] bcdboot ${windowsRoot}\\Windows /f ${firmware.toUpperCase()}\nBoot files successfully created.` };
+  }
+
+  async commandPrompt(): Promise<CommandResult> {
+    return { ok: true, code: 0, output: '[training] a command prompt would open here; typing exit comes back' };
+  }
+
+  async canWrite(dir: string): Promise<boolean> {
+    if (this.scenario.share.readOnly && dir === this.shareDir) return false;
+    if (this.scenario.media === 'iso' && dir === this.mediaRoot) return false;
+    if (dir.startsWith(join(this.work, 'volumes'))) await mkdir(dir, { recursive: true });
+    const probe = join(dir, `.lifeboat-write-test-${process.pid}`);
+    try {
+      await writeFile(probe, 'lifeboat');
+      await rm(probe, { force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Training: a lettered volume is a folder volumes/<letter> beside the media. */
+  volumeRoot(letter: string): string {
+    return join(this.work, 'volumes', letter.toUpperCase());
+  }
+
+  async powerOff(): Promise<CommandResult> {
+    return { ok: true, code: 0, output: '[training] the machine would switch off now' };
   }
 
   get shareConnected(): boolean {

@@ -541,4 +541,29 @@ export class WinPePlatform implements Platform {
   async repairBoot(windowsRoot: string, firmware: Firmware): Promise<CommandResult> {
     return this.#exec('bcdboot.exe', [`${driveRoot(windowsRoot)}Windows`, '/f', firmware === 'uefi' ? 'UEFI' : 'BIOS'], TIMEOUTS.bcdboot);
   }
+
+  /** cmd.exe in this console; the technician types exit to come back. */
+  async commandPrompt(): Promise<CommandResult> {
+    return this.#exec('cmd.exe', ['/k', 'echo Lifeboat: type exit to come back to the assistant.'], 0, { interactive: true });
+  }
+
+  /** Creates and removes a probe file: the only reliable test on a share (ACLs live on the NAS). */
+  async canWrite(dir: string): Promise<boolean> {
+    const probe = join(dir, `.lifeboat-write-test-${process.pid}`);
+    try {
+      await writeFile(probe, 'lifeboat');
+      await rm(probe, { force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  volumeRoot(letter: string): string {
+    return `${letter.toUpperCase()}:\\`;
+  }
+
+  async powerOff(): Promise<CommandResult> {
+    return this.#exec('wpeutil.exe', ['shutdown'], TIMEOUTS.netUse);
+  }
 }
