@@ -4,8 +4,8 @@
  * (simulated) share. One test per training scenario's way of going wrong; the tests run side by side.
  */
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LIFEBOAT_BIN } from '../helpers/cli.js';
 import { REPO_ROOT, mkTempDir, removeTempDir } from '../helpers/tools.js';
@@ -45,9 +45,10 @@ after(async () => {
   await killAllTmux();
 });
 
-async function startAssistant(scenario: string): Promise<Run> {
-  const dir = await mkTempDir(`assistant-${scenario}`);
-  const t = await TmuxSession.start([process.execPath, LIFEBOAT_BIN, 'assistant', '--simulate', join(SCENARIOS, scenario), '--keep', dir], { name: scenario, killAfterSeconds: 90 });
+async function startAssistant(scenario: string, opts: { width?: number; dir?: string } = {}): Promise<Run> {
+  const dir = opts.dir ?? (await mkTempDir(`assistant-${scenario.replace(/[^\w-]/g, '_').slice(-40)}`));
+  const folder = scenario.startsWith('/') ? scenario : join(SCENARIOS, scenario);
+  const t = await TmuxSession.start([process.execPath, LIFEBOAT_BIN, 'assistant', '--simulate', folder, '--keep', dir], { name: 'assistant', killAfterSeconds: 90, width: opts.width ?? 200 });
   const r = { t, dir };
   running.push(r);
   return r;
@@ -59,6 +60,31 @@ async function unlockIt(t: TmuxSession): Promise<void> {
   const m = await t.mark();
   await t.answer(PASSPHRASE);
   await t.waitFor('OK Unlocked.', { after: m - 1 });
+}
+
+/**
+ * A scenario of examples/scenarios changed for one test (`change` edits its JSON), written to a temp folder; returns
+ * the folder to give startAssistant.
+ */
+async function variant(name: string, change: (json: Record<string, any>) => void): Promise<string> {
+  const json = JSON.parse(await readFile(join(SCENARIOS, name, 'scenario.json'), 'utf8')) as Record<string, any>;
+  const dir = await mkTempDir(`scenario-${name}`);
+  const folder = join(dir, 'scenario');
+  await mkdir(folder);
+  // Paths in a scenario are relative to its folder.
+  json.site = relative(folder, join(SCENARIOS, 'training-site.yaml'));
+  json.share.vbm = json.share.vbm.map((v: string) => relative(folder, join(SCENARIOS, name, v)));
+  change(json);
+  await writeFile(join(folder, 'scenario.json'), JSON.stringify(json));
+  running.push({ t: { kill: async () => undefined } as unknown as TmuxSession, dir });
+  return folder;
+}
+
+/** Text drawn at the bottom after an Esc or an answer: waits for `pattern` after the current prompt line. */
+async function then(t: TmuxSession, act: () => Promise<void>, pattern: string | RegExp): Promise<string> {
+  const m = await t.mark();
+  await act();
+  return t.waitFor(pattern, { after: m });
 }
 
 /** Start to the main menu, then "Restore a server": returns at the server prompt. */
@@ -99,262 +125,362 @@ async function assertNoSecretsWritten(dir: string): Promise<void> {
   }
 }
 
-describe('the restore assistant in a terminal (tmux), as a technician drives it', { skip, concurrency: 4, timeout: 150_000 }, () => {
-  test('healthy-physical: from boot to the restore report, secrets never written', { timeout: TEST_TIMEOUT_MS }, async () => {
+
+/** The plan screen, confirmed by typing the disk number; returns the screen part. */
+async function confirmPlan(t: TmuxSession, disk = 0): Promise<string> {
+  const s = await t.waitFor(`? Type the disk number ${disk} to confirm this plan`);
+  await t.answer(String(disk));
+  return s;
+}
+
+/** Hand-over without showing the password, start Veeam, wait for the end. */
+async function handOverAndFinish(t: TmuxSession): Promise<string> {
+  await t.waitFor('? Show the share password now?');
+  await t.send('Enter');
+  await t.waitFor('? Start Veeam Recovery now?');
+  await t.send('Enter');
+  const s = await t.waitFor('Remove the recovery media and restart.');
+  assert.equal(await t.waitForExit(), 0);
+  return s;
+}
+
+const STOPPED = /Stopped \(Ctrl\+C\) at "([^"]+)": nothing was written to or changed on this machine's disks\. Start again with \\lifeboat\\start\.cmd\./;
+
+describe('the restore assistant in a terminal (tmux), as a technician drives it', { skip, concurrency: 3, timeout: 600_000 }, () => {
+  test('healthy-physical: machine check, unlock, backups, plan screen, hand-over, records as JSON and text', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { t, dir } = await startAssistant('healthy-physical');
     let s = await t.waitFor('? Recovery code or passphrase (Esc: back)', 30_000);
     assert.match(s, /Restore kit for Steuerbuero Kerner \(training\)/);
     assert.match(s, /OK Media check: all \d+ files are as they were written\./);
     assert.match(s, /Booted in UEFI mode/);
-    assert.match(s, /FUJITSU PRIMERGY TX1330 M5, 16 GB memory, 8 CPUs/);
-    assert.match(s, /Disk 0: 1920 GB RAID FTS PRAID EP420i\n/);
     assert.match(s, /Disk 1: 32 GB USB SanDisk Ultra USB 3\.0 {2}<- the recovery media/);
-    assert.match(s, /Waiting for an address from DHCP\.\.\./);
-    assert.match(s, /OK Network: Ethernet 192\.168\.80\.50/);
-    assert.match(s, /OK The NAS nas01 answers on the file sharing port \(445\)\./);
-
-    const m = await t.mark();
+    // The machine is checked before any secret is typed.
+    const check = s.indexOf('== Can this machine take the restore? ==');
+    assert.ok(check > 0 && check < s.indexOf('== Unlock the share credentials =='), 'the machine check comes before the unlock');
+    assert.match(s, /OK Firmware: this machine booted in UEFI mode, as the backups need\./);
+    assert.match(s, /OK Disks: disk 0 \(1920 GB\) can take a restore\./);
+    assert.match(s, /Type the unlock passphrase for this media\./);
     await t.answer(PASSPHRASE);
-    s = await t.waitFor(/\? Choose \(Esc: back\)/, { after: m - 1 });
+    s = await t.waitFor(/\? Choose \(Esc: back\)/);
     assert.match(s, /Recovery code or passphrase \(Esc: back\) \*{10,}/, 'the passphrase is masked');
-    assert.match(s, /OK Unlocked\./);
-    assert.match(s, /Connecting \\\\nas01\\veeam as STB\\svc-restore \.\.\./);
     assert.match(s, /OK Connected to \\\\nas01\\veeam\./);
-    assert.match(s, /Restore a server\n {2}Save diagnostics from a failed system first\n {2}Quit/);
+    assert.match(s, /Restore a server\n {2}Save diagnostics from a failed system first\n {2}Repair a restored Windows that does not start\n {2}Quit/);
     await t.send('Enter');
-
     s = await t.waitFor('? Which server do you restore?');
     assert.match(choicesOf(s, 'Which server do you restore?'), /KERSERV +newest .* \(2 hours old\), healthy/);
     await t.send('Enter');
-    s = await t.waitFor('? Which restore point? (the newest good one is preselected)');
+    s = await t.waitFor('? Which restore point? (the newest good one is preselected) Times: server time (UTC+2)');
     await t.send('Enter');
-
     s = await t.waitFor('? Restore onto which disk? EVERYTHING ON IT WILL BE ERASED. (Esc: back)');
-    assert.match(s, /== What this restore needs ==\nKERSERV: Microsoft Windows Server 2022 Standard/);
-    assert.match(s, /Firmware: the backup's system disk is GPT: needs UEFI; this machine booted UEFI\./);
-    assert.match(s, /! This is a DOMAIN CONTROLLER: restore the NEWEST good point/);
-    assert.doesNotMatch(s, /would not start/);
-    const disks = choicesOf(s, 'Restore onto which disk?');
-    assert.match(disks, /Disk 0: 1920 GB RAID FTS PRAID EP420i \[empty\]/);
-    assert.doesNotMatch(disks, /Disk 1|SanDisk|USB/, 'the USB stick holding the media is not offered');
+    assert.match(s, /Restore point: \d{1,2} \w{3} \d{4} \d{2}:\d{2} server time \(UTC\+2\), increment\./, 'the point carries its time zone');
+    assert.doesNotMatch(s, /WORK WILL BE LOST/, 'a point within the RPO needs no acknowledgement');
+    assert.match(s, /volumes EFI 35 MB used, C: 64 GB used/, 'small volumes in MB, not "0.0 GB"');
+    assert.match(choicesOf(s, 'Restore onto which disk?'), /Disk 0: 1920 GB RAID FTS PRAID EP420i \[empty\]/);
     await t.send('Enter');
-
-    await t.waitFor('? Type the disk number 0 to confirm that disk 0 may be erased (Esc: back)');
-    await t.answer('0');
+    s = await confirmPlan(t);
+    const plan = s.slice(s.lastIndexOf('== The restore plan =='));
+    for (const line of [
+      /Restore: +KERSERV \(job "Kerserv - 192\.168\.80\.1"\)/,
+      /Point: +\d{1,2} \w{3} \d{4} \d{2}:\d{2} server time \(UTC\+2\) \(increment\)/,
+      /Backup disk: +0: 1919 GB GPT, 144 GB used/,
+      /Target disk: +disk 0: FTS PRAID EP420i, 1920 GB RAID, RAW/,
+      /On it now: +empty/,
+      /Restore mode: +Entire computer/,
+      /! WILL BE LOST: everything on disk 0\./,
+    ]) assert.match(plan, line);
     s = await t.waitFor('? Show the share password now? (Esc: back) (y/N)');
-    assert.match(s, /OK Disk 0 chosen\. Nothing has been erased yet/);
     const card = s.slice(s.lastIndexOf('== Hand-over to Veeam Bare Metal Recovery =='));
     for (const line of [
-      /Shared folder: +\\\\nas01\\veeam/,
-      /\[x\] This share requires access credentials/,
-      /User name: +STB\\svc-restore/,
-      /Password: +\(on request below\)/,
-      /Backup: +KERSERV \(job "Kerserv - 192\.168\.80\.1"\)/,
-      /Restore point: +\d{1,2} \w{3} \d{4} \d{2}:\d{2} \(increment\)/,
-      /Restore mode: +Entire computer/,
-      /Target disk: +disk 0, 1920 GB FTS PRAID EP420i/,
+      /Shared folder: +\\\\nas01\\veeam/, /User name: +STB\\svc-restore/, /Password: +\(on request below\)/,
+      /Backup: +KERSERV \(job "Kerserv - 192\.168\.80\.1"\)/, /Restore point: +\d{1,2} \w{3} \d{4} \d{2}:\d{2} server time \(UTC\+2\) \(increment\)/,
+      /Restore mode: +Entire computer/, /Target disk: +disk 0, 1920 GB FTS PRAID EP420i/,
     ]) assert.match(card, line);
-    await t.send('Enter'); // No
-    await t.waitFor('? Start Veeam Recovery now? (this assistant waits for it) (Esc: back) (Y/n)');
-    await t.send('Enter'); // Yes
-    s = await t.waitFor('? Rewrite the boot files (bcdboot)?');
-    assert.match(s, /Veeam Recovery has ended \(code 0\)\./);
-    await t.send('Enter'); // No
-    s = await t.waitFor('Remove the recovery media and restart.');
-    assert.equal(await t.waitForExit(), 0);
-    assert.match(s, new RegExp(`OK Session log and restore report saved in ${dir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}/share/lifeboat-logs/KERSERV/`));
+    s = await handOverAndFinish(t);
+    assert.doesNotMatch(s, /Rewrite the boot files/, 'bcdboot is not offered before the first restart');
+    assert.match(s, /choose "Repair a restored Windows" in the menu/);
     assert.ok(!s.includes(SHARE_PASSWORD) && !s.includes(PASSPHRASE), 'no secret on the screen');
 
     const { report, log, text } = await records(dir, 'KERSERV');
     assert.equal(report.server, 'KERSERV');
     assert.equal(report.targetDisk.number, 0);
-    assert.equal(report.targetDisk.model, 'FTS PRAID EP420i');
-    assert.equal(report.restoreMode, 'Entire computer');
-    assert.equal(report.veeamExitCode, 0);
-    assert.equal(report.unlocked, true);
-    assert.equal(report.mediaOk, true);
+    assert.equal(report.planConfirmed, true);
     assert.equal(report.outcome, 'restore finished');
-    assert.equal(report.restorePoint.type, 'increment');
-    assert.match(text, /^server +KERSERV$/m);
-    for (const step of ['start', 'machine', 'drivers', 'network', 'unlock', 'share', 'menu', 'backups', 'requirements', 'target-disk', 'handover', 'after-restore']) {
+    assert.equal(report.dataLoss, undefined);
+    assert.match(text, /^Lifeboat restore report: Steuerbuero Kerner \(training\)$/m);
+    assert.match(text, /^Server: +KERSERV$/m);
+    assert.match(text, /^Target disk: +disk 0, 1920 GB RAID FTS PRAID EP420i$/m);
+    assert.match(text, /^Plan confirmed: yes \(disk number typed\)$/m);
+    assert.doesNotMatch(text, /[{}"]/, 'the text report is for people, not JSON');
+    for (const step of ['start', 'machine', 'drivers', 'checks', 'network', 'unlock', 'share', 'menu', 'backups', 'restore-point', 'requirements', 'target-disk', 'plan', 'handover', 'after-restore']) {
       assert.match(log, new RegExp(`Z step ${step}$`, 'm'), `the session log records step ${step}`);
     }
-    assert.match(log, /unlock: ok after 1 attempt\(s\)/);
-    assert.match(log, /target disk 0: .*; mode Entire computer; confirmed by typing 0/);
-    assert.match(log, /Veeam Recovery ended with code 0/);
-    assert.match(log, /session ends: restore finished/);
-    assert.doesNotMatch(log, /password shown/);
+    assert.match(log, /unlock: ok at attempt 1 \(0 failed before\)/);
+    assert.match(log, /plan confirmed by typing 0: KERSERV, point .*, disk 0 .*mode Entire computer/);
     await assertNoSecretsWritten(dir);
   });
 
-  test('Esc goes back: restore point -> server, disk confirmation -> disk list, disk list -> server; the password on request is on the screen only', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('Esc goes back exactly one step everywhere, and the password leaves the screen once typed', { timeout: 90_000 }, async () => {
     const { t, dir } = await startAssistant('healthy-physical');
-    await toServerPrompt(t);
+    await t.waitFor('? Recovery code or passphrase (Esc: back)', 30_000);
+    // Esc at the first question: the machine check screen (the step before), not the unlock again.
+    let s = await then(t, () => t.send('Escape'), '? What now? (Esc: back)');
+    assert.match(s, /== Can this machine take the restore\? ==/);
+    assert.match(choicesOf(s, 'What now?'), /❯ Go on\n {2}Rescan the disks\n {2}Load a driver from a folder\n {2}Open a command prompt\n {2}Quit to Veeam Recovery/);
     await t.send('Enter');
-    await t.waitFor('? Which restore point?');
-    let m = await t.mark();
-    await t.send('Escape');
-    await t.waitFor('? Which server do you restore?', { after: m - 1 });
+    await unlockIt(t);
+    await t.waitFor(/\? Choose \(Esc: back\)/);
+    // Esc at the menu: the unlock (the share step asked nothing).
+    s = await then(t, () => t.send('Escape'), '? Recovery code or passphrase (Esc: back)');
+    assert.doesNotMatch(s, /Which server/);
+    await then(t, () => t.answer(PASSPHRASE), /OK Connected[\s\S]*\? Choose \(Esc: back\)/);
     await t.send('Enter');
-    await t.waitFor('? Which restore point?', { after: m });
-    await t.send('Enter');
-    await t.waitFor('? Restore onto which disk?');
-    await t.send('Enter');
-    await t.waitFor('? Type the disk number 0 to confirm');
-    // A wrong number is refused in place.
+    await t.waitFor('? Which server do you restore?');
+    s = await then(t, () => t.send('Escape'), /\? Choose \(Esc: back\)/);
+    assert.doesNotMatch(s, /Restore onto which disk/, 'Esc on the server list goes to the menu, not forward');
+    await then(t, () => t.send('Enter'), '? Which server do you restore?');
+    await then(t, () => t.send('Enter'), '? Which restore point?');
+    await then(t, () => t.send('Escape'), '? Which server do you restore?');
+    await then(t, () => t.send('Enter'), '? Which restore point?');
+    await then(t, () => t.send('Enter'), '? Restore onto which disk?');
+    // Esc at the disk list: the restore point (the requirements screen asked nothing).
+    await then(t, () => t.send('Escape'), '? Which restore point?');
+    await then(t, () => t.send('Enter'), '? Restore onto which disk?');
+    await then(t, () => t.send('Enter'), '? Type the disk number 0 to confirm this plan');
     await t.answer('1');
-    await t.waitFor('> Type 0 to confirm, or press Esc to choose again');
-    m = await t.mark();
-    await t.send('Escape');
-    await t.waitFor(/== Target disk ==\n\? Restore onto which disk\?/, { after: m - 1 });
-    // Esc at the disk list: back to the choice of server and point (not the same list again).
-    m = await t.mark();
-    await t.send('Escape');
-    await t.waitFor('? Which server do you restore?', { after: m - 1 });
-    await t.send('Enter');
-    await t.waitFor('? Which restore point?', { after: m });
-    await t.send('Enter');
-    await t.waitFor('? Restore onto which disk?', { after: m });
-    await t.send('Enter');
-    await t.waitFor('? Type the disk number 0 to confirm', { after: m });
-    await t.answer('0');
-    await t.waitFor('? Show the share password now?');
-    m = await t.mark();
-    await t.answer('y');
-    const s = await t.waitFor('? Start Veeam Recovery now?', { after: m - 1 });
+    await t.waitFor('> Type 0 to confirm, or press Esc to choose another disk');
+    s = await then(t, () => t.send('Escape'), '? Restore onto which disk?');
+    assert.match(s, /== Target disk ==/);
+    await then(t, () => t.send('Enter'), '? Type the disk number 0 to confirm this plan');
+    await then(t, () => t.answer('0'), '? Show the share password now?');
+    // Esc at the hand-over: the plan again.
+    await then(t, () => t.send('Escape'), '? Type the disk number 0 to confirm this plan');
+    await then(t, () => t.answer('0'), '? Show the share password now?');
+    s = await then(t, () => t.answer('y'), '? Press Enter when you have written it down or typed it');
     assert.match(s, new RegExp(`Password: +${SHARE_PASSWORD}`), 'the password is shown on request');
     await t.send('Enter');
-    await t.waitFor('? Rewrite the boot files (bcdboot)?');
+    s = await t.waitFor('? Start Veeam Recovery now?');
+    assert.ok(!(await t.screen()).includes(SHARE_PASSWORD), 'the password is off the screen and its scrollback');
+    assert.match(s, /Password: +\(on request below\)/, 'the card is drawn again');
     await t.send('Enter');
+    await t.waitFor('Remove the recovery media and restart.');
     assert.equal(await t.waitForExit(), 0);
-
-    const { log, report } = await records(dir, 'KERSERV');
-    assert.equal(report.targetDisk.number, 0);
-    assert.match(log, /hand-over: password shown on request/);
-    assert.equal(log.match(/Z step backups$/gm)?.length, 3, 'the backups step was entered three times (two Esc)');
+    const { log } = await records(dir, 'KERSERV');
+    assert.match(log, /hand-over: password taken off the screen/);
+    assert.match(log, /Z step checks \(back\)$/m);
+    assert.equal(log.match(/Z step backups( \(back\))?$/gm)?.length, 3, 'the server list was entered three times');
     await assertNoSecretsWritten(dir);
   });
 
-  test('wrong unlock three times: "3 attempts failed", the contact, and a way on', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('unlock: Esc does not reset the attempts; after 3 the contact for the passphrase, then "go on without" still leads to the disk plan', { timeout: 90_000 }, async () => {
     const { t, dir } = await startAssistant('healthy-physical');
-    for (const [i, wrong] of ['not-the-passphrase-one', 'not-the-passphrase-two', 'not-the-passphrase-three'].entries()) {
-      // The prompt is the last line: drawn anew after each failed attempt.
+    for (const wrong of ['not-the-passphrase-one', 'not-the-passphrase-two']) {
       await t.waitFor(/\? Recovery code or passphrase \(Esc: back\)$/, 30_000);
-      const m = await t.mark();
-      await t.answer(wrong);
-      await t.waitFor('That did not unlock the media', { after: m - 1 });
-      if (i < 2) await t.waitFor(`${2 - i} attempt${i === 0 ? 's' : ''} left.`, { after: m - 1 });
+      await then(t, () => t.answer(wrong), 'That did not unlock the media');
     }
-    let s = await t.waitFor('? What now? (Esc: back)');
-    assert.match(s, /! 3 attempts failed\./);
-    assert.match(s, /Call Trainer on duty \(\+49 89 0000 0000\) for the recovery code\./);
-    const menu = choicesOf(s, 'What now?');
-    assert.match(menu, /Try again\n {2}Go on without: I will type the share password into Veeam myself\n {2}Quit/);
-    // Quit: the session ends with its log saved.
-    await t.send('Down', 'Down', 'Enter');
-    s = await t.waitFor('The session log is saved.');
+    await t.waitFor('1 attempt left.');
+    await then(t, () => t.send('Escape'), '? What now?');
+    await then(t, () => t.send('Enter'), /\? Recovery code or passphrase \(Esc: back\)$/); // Go on
+    let s = await then(t, () => t.answer('not-the-passphrase-three'), '? What now? (Esc: back)');
+    assert.match(s, /! 3 attempts failed\./, 'the count went on after Esc');
+    assert.match(s, /Call Trainer on duty \(\+49 89 0000 0000\) for the passphrase\./, 'passphrase media: "passphrase", not "recovery code"');
+    assert.match(choicesOf(s, 'What now?'), /Try again\n {2}Go on without: I will type the share password into Veeam myself\n {2}Quit/);
+    await then(t, () => t.send('Down', 'Enter'), /\? Choose \(Esc: back\)/);
+    s = await then(t, () => t.send('Enter'), '? Which server do you restore? (domain controller first)');
+    assert.match(s, /The backups cannot be read here \(the media was not unlocked\)/);
+    assert.match(choicesOf(s, 'Which server do you restore?'), /KERSERV +dc, UEFI, disks 1920 GB/);
+    await t.send('Enter');
+    s = await t.waitFor('? Restore onto which disk?');
+    assert.match(s, /Restore point: choose the newest one in Veeam's list/);
+    assert.match(s, /Target disk: at least 1920 GB \(the server's system disk in site\.yaml\)/);
+    await t.send('Enter');
+    s = await confirmPlan(t);
+    assert.match(s, /Point: +the newest in Veeam's list/);
+    s = await t.waitFor('? Start Veeam Recovery now?');
+    assert.match(s, /Password: +\(type it yourself: the media was not unlocked\)/);
+    assert.match(s, /Restore point: +pick the newest in Veeam's list/);
+    assert.match(s, /Target disk: +disk 0, 1920 GB FTS PRAID EP420i/);
+    await t.send('Enter');
+    await t.waitFor('Remove the recovery media and restart.');
     assert.equal(await t.waitForExit(), 0);
-    // The share was never connected: the records are in the scratch folder (X:\ in Windows PE).
-    const { report, log } = await records(dir, 'no-server', 'x');
+    const { report, log } = await records(dir, 'KERSERV', 'x');
     assert.equal(report.unlocked, false);
+    assert.equal(report.restorePoint, 'newest in Veeam');
     assert.equal(log.match(/unlock: attempt \d failed/g)?.length, 3);
     assert.ok(!log.includes('not-the-passphrase'), 'typed secrets are not logged');
   });
 
-  test('share-unreachable: the NAS does not answer, and the technician is offered a way on', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { t } = await startAssistant('share-unreachable');
-    let s = await t.waitFor('? What now? (Esc: back)', 30_000);
-    assert.match(s, /OK Network: Ethernet 192\.168\.80\.50/);
-    assert.match(s, /! The NAS nas01 does not answer on port 445 \(file sharing\)\./);
-    assert.match(s, /Check that the NAS is on, that this machine is in the right network/);
-    assert.match(choicesOf(s, 'What now?'), /Try again\n {2}Set a fixed IPv4 address\n {2}Go on without the network check/);
-    // Go on: the share step then names the error in plain words.
-    await t.send('Down', 'Down', 'Enter');
-    await unlockIt(t);
-    s = await t.waitFor(/Could not connect .*\n.*\n[\s\S]*\? What now\?/);
-    assert.match(s, /! Could not connect \\\\nas01\\veeam: the network path was not found: the NAS name or address is not reachable \(error 53\)\./);
-    assert.match(s, /Check that the NAS is on and in this network; go back to the network step, or use the NAS IP address\./);
-    assert.match(choicesOf(s, 'What now?'), /Try again\n {2}Back to the network step\n {2}Go on without the share: I will connect it in Veeam by hand/);
+  test('Ctrl-C at every kind of prompt and between prompts: one line, exit 130, nothing written', { timeout: 120_000 }, async () => {
+    const noDhcp = await variant('healthy-physical', (j) => { delete j.nics[0].dhcpAfterSeconds; });
+    const cases: { name: string; scenario: string; reach: (t: TmuxSession) => Promise<void>; step: string }[] = [
+      { name: 'countdown (no prompt)', scenario: noDhcp, reach: (t) => t.waitFor('Waiting for an address from DHCP...', 30_000).then(() => undefined), step: 'Network' },
+      { name: 'secret', scenario: 'healthy-physical', reach: (t) => t.waitFor('? Recovery code or passphrase', 30_000).then(() => undefined), step: 'Unlock the share credentials' },
+      { name: 'select', scenario: 'healthy-physical', reach: async (t) => { await unlockIt(t); await t.waitFor(/\? Choose \(Esc: back\)/); }, step: 'What do you want to do?' },
+      { name: 'input', scenario: 'healthy-physical', reach: async (t) => { await toServerPrompt(t); await t.send('Enter'); await t.waitFor('? Which restore point?'); await t.send('Enter'); await t.waitFor('? Restore onto which disk?'); await t.send('Enter'); await t.waitFor('? Type the disk number 0'); }, step: 'The restore plan' },
+      { name: 'confirm', scenario: 'healthy-physical', reach: async (t) => { await toServerPrompt(t); await t.send('Enter'); await t.waitFor('? Which restore point?'); await t.send('Enter'); await t.waitFor('? Restore onto which disk?'); await t.send('Enter'); await confirmPlan(t); await t.waitFor('? Show the share password now?'); }, step: 'Hand-over to Veeam Bare Metal Recovery' },
+    ];
+    await Promise.all(cases.map(async (c) => {
+      const { t, dir } = await startAssistant(c.scenario);
+      await c.reach(t);
+      await t.send('C-c');
+      assert.equal(await t.waitForExit(), 130, `${c.name}: exit code 130\n${await t.screen()}`);
+      const screen = await t.screen();
+      const m = STOPPED.exec(screen);
+      assert.ok(m, `${c.name}: the one line:\n${screen}`);
+      assert.equal(m[1], c.step, `${c.name}: names the step`);
+      assert.doesNotMatch(screen, /Error|at .*\.js:\d+|this is a bug|unexpected/i, `${c.name}: no stack trace`);
+      const tail = screen.slice(screen.indexOf('Stopped (Ctrl+C)')).split('\n').filter((l) => l.trim() && !l.includes('__LIFEBOAT_TMUX_EXIT_'));
+      assert.equal(tail.length, 1, `${c.name}: one line: ${tail.join(' | ')}`);
+      assert.deepEqual(await readdir(join(dir, 'share', 'lifeboat-logs')).catch(() => []), [], `${c.name}: nothing written to the share`);
+    }));
   });
 
-  test('bad-password: net use error 1326 explained (user name or password incorrect, rebuild the media)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('share-unreachable: fixed IP form goes back one field per Esc; typing the NAS IP connects the share by address', { timeout: 90_000 }, async () => {
+    const { t, dir } = await startAssistant('share-unreachable');
+    let s = await t.waitFor('? What now? (Esc: back)', 30_000);
+    assert.match(s, /! The NAS nas01 does not answer on port 445 \(file sharing\)\./);
+    assert.match(choicesOf(s, 'What now?'), /Try again\n {2}Type the NAS IP address\n {2}Set a fixed IPv4 address for this machine\n {2}Go on without the network check/);
+    await t.send('Down', 'Down', 'Enter');
+    await t.waitFor('? IPv4 address for this machine');
+    await t.answer('192.168.80.77');
+    await t.waitFor('? Subnet mask');
+    s = await then(t, () => t.send('Escape'), '? IPv4 address for this machine');
+    assert.doesNotMatch(s, /What now/, 'Esc on the mask goes back to the address, one field');
+    await then(t, () => t.send('Escape'), '? What now?');
+    await t.send('Down', 'Enter');
+    await t.waitFor('? IP address of the NAS');
+    s = await then(t, () => t.answer('192.168.80.10'), '? Recovery code or passphrase');
+    assert.match(s, /OK The NAS answers at 192\.168\.80\.10: the share is connected as \\\\192\.168\.80\.10\\veeam\./);
+    await t.answer(PASSPHRASE);
+    s = await t.waitFor(/\? Choose \(Esc: back\)/);
+    assert.match(s, /OK Connected to \\\\192\.168\.80\.10\\veeam\./);
+    await t.send('Down', 'Down', 'Down', 'Enter');
+    await t.waitFor('The session log is saved.');
+    assert.equal(await t.waitForExit(), 0);
+    const { report } = await records(dir, 'no-server');
+    assert.equal(report.network.nasAddress, '192.168.80.10');
+  });
+
+  test('bad-password: error 1326, type the current password, connected; the media is flagged out of date', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { t, dir } = await startAssistant('bad-password');
+    await unlockIt(t);
+    let s = await t.waitFor(/error 1326\)[\s\S]*\? What now\?/);
+    assert.match(s, /The password on the media is out of date: type the current one here, and rebuild the media afterwards\./);
+    const menu = choicesOf(s, 'What now?');
+    assert.match(menu, /Type the current share password\n {2}Try again\n {2}Back to the network step\n {2}Go on without the share/);
+    assert.doesNotMatch(menu, /[Ss]how/, 'the stored password that failed is never offered for showing');
+    await t.send('Enter');
+    await t.waitFor('? Current password of STB\\svc-restore');
+    s = await then(t, () => t.answer('a-newer-password'), /\? Choose \(Esc: back\)/);
+    assert.match(s, /OK Connected to \\\\nas01\\veeam\./);
+    assert.match(s, /! The share password on the media is out of date: rebuild the media after the restore/);
+    await t.send('Enter');
+    await t.waitFor('? Which server');
+    await t.send('Enter');
+    await t.waitFor('? Which restore point?');
+    await t.send('Enter');
+    await t.waitFor('? Restore onto which disk?');
+    await t.send('Enter');
+    await confirmPlan(t);
+    s = await t.waitFor('? Start Veeam Recovery now?');
+    assert.match(s, /Password: +\(the one you typed at the share step\)/);
+    await t.send('Enter');
+    await t.waitFor('Remove the recovery media and restart.');
+    assert.equal(await t.waitForExit(), 0);
+    const { report, text, log } = await records(dir, 'KERSERV');
+    assert.equal(report.sharePasswordOutdated, true);
+    assert.match(text, /the password on the media is OUT OF DATE: rebuild the media/);
+    assert.ok(!log.includes('a-newer-password'), 'the typed password is not logged');
+  });
+
+  test('bad-password, go on without the share: the server from the site list, the disk plan, the hand-over card', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { t } = await startAssistant('bad-password');
     await unlockIt(t);
-    const s = await t.waitFor(/error 1326\)[\s\S]*\? What now\?/);
-    assert.match(s, /! Could not connect \\\\nas01\\veeam: the user name or password is incorrect \(error 1326\)\./);
-    assert.match(s, /The credentials on the media are out of date: type the current ones into Veeam by hand, and rebuild the media afterwards\./);
-    assert.ok(!s.includes(SHARE_PASSWORD), 'the password is not shown');
-    // Go on without the share: the hand-over still tells what to type.
-    await t.send('Down', 'Down', 'Enter');
-    const card = await t.waitFor('? Show the share password now?');
-    assert.match(card, /Shared folder: +\\\\nas01\\veeam/);
-    assert.match(card, /User name: +STB\\svc-restore/);
-  });
-
-  test('no-backups: "No Veeam backups" on the share, and what to do', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { t } = await startAssistant('no-backups');
-    await unlockIt(t);
+    await t.waitFor(/error 1326\)[\s\S]*\? What now\?/);
+    await t.send('Up', 'Enter'); // the last choice: go on without
     await t.waitFor(/\? Choose \(Esc: back\)/);
     await t.send('Enter');
-    const s = await t.waitFor(/No Veeam backups[\s\S]*\? What now\?/);
-    assert.match(s, /! No Veeam backups \(\.vbm files\) were found on \\\\nas01\\veeam\./);
-    assert.match(s, /Check that this is the share the Veeam agents back up to/);
-    assert.match(choicesOf(s, 'What now?'), /Look again\n {2}Open Veeam Recovery and browse the share by hand/);
-    assert.doesNotMatch(s, /Which server do you restore/);
+    let s = await t.waitFor('? Which server do you restore?');
+    assert.match(s, /The backups cannot be read here \(the user name or password is incorrect \(error 1326\)\)/);
+    await t.send('Enter');
+    await t.waitFor('? Restore onto which disk?');
+    await t.send('Enter');
+    s = await confirmPlan(t);
+    assert.match(s, /== The restore plan ==/);
+    s = await t.waitFor('? Show the share password now?');
+    assert.match(s, /Restore point: +pick the newest in Veeam's list/);
+    assert.match(s, /Target disk: +disk 0, 1920 GB FTS PRAID EP420i/);
+    assert.match(s, /! The share was not connected here \(the user name or password is incorrect \(error 1326\)\)/);
   });
 
-  test('wrong-firmware: booted BIOS, the backup needs UEFI: warned with how to fix; "Stop here" saves the session log', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('wrong-firmware: found by the machine check before the unlock; "stop" switches off, Veeam not promised', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { t, dir } = await startAssistant('wrong-firmware');
-    await toServerPrompt(t);
+    let s = await t.waitFor('? This machine cannot take the restore as it is. What now? (Esc: back)', 30_000);
+    assert.doesNotMatch(s, /Recovery code or passphrase/, 'no secret asked before the check');
+    assert.match(s, /! Firmware: this machine booted in legacy BIOS mode, but KERSERV needs UEFI: restored here, it would not start\./);
+    assert.match(s, /In the firmware setup \(F2\/Del at power-on\) set boot mode to UEFI/);
+    const menu = choicesOf(s, 'What now?');
+    assert.match(menu, /Stop here and switch the machine off: I will change the firmware mode and boot again\n {2}Go on anyway\n {2}Rescan the disks\n {2}Load a driver from a folder\n {2}Open a command prompt\n {2}Quit to Veeam Recovery/);
     await t.send('Enter');
-    await t.waitFor('? Which restore point?');
-    await t.send('Enter');
-    let s = await t.waitFor('? The restore would not boot on this machine as it is. What now? (Esc: back)');
-    assert.match(s, /Booted in legacy BIOS mode/);
-    assert.match(s, /Firmware: the backup's system disk is GPT: needs UEFI; this machine booted BIOS\./);
-    assert.match(s, /! This machine booted in BIOS mode, but the restored system needs UEFI: it would not start\./);
-    assert.match(s, /In the firmware setup \(F2\/Del at power-on\) set boot mode to UEFI, then boot the USB stick's UEFI entry\./);
-    assert.match(s, /Then boot this media again\./);
-    assert.match(choicesOf(s, 'would not boot on this machine'), /Stop here: I will fix the firmware mode and boot again\n {2}Go on anyway/);
-    await t.send('Enter'); // Stop here
     s = await t.waitFor('The session log is saved.');
-    assert.doesNotMatch(s, /Restore onto which disk/);
+    assert.match(s, /The machine switches off now\. Change the firmware mode to UEFI in its setup, then boot this media again; Veeam Recovery is not needed now\./);
+    assert.doesNotMatch(s, /Veeam Recovery starts when this window closes/);
     assert.equal(await t.waitForExit(), 0);
-    const { log, report } = await records(dir, 'KERSERV');
-    assert.match(log, /requirements: firmware uefi \(machine bios\)/);
-    assert.match(log, /session ends: ended by the technician/);
-    assert.equal(report.targetDisk, undefined);
-    await assertNoSecretsWritten(dir);
+    const { log } = await records(dir, 'no-server', 'x');
+    assert.match(log, /machine check: firmware bios fits no server/);
+    assert.match(log, /power off: ok/);
   });
 
-  test('disk-too-small: the disk is flagged TOO SMALL and refused', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('firmware-check-vm: a Generation 1 Hyper-V VM for a UEFI backup: told to use Generation 2; "go on anyway" leads to the unlock', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { t } = await startAssistant('firmware-check-vm');
+    const s = await t.waitFor('? This machine cannot take the restore as it is. What now?', 30_000);
+    assert.match(s, /Hyper-V: create the VM as Generation 2 \(Generation 1 cannot boot UEFI\)\./);
+    await t.send('Down', 'Enter');
+    await t.waitFor('? Recovery code or passphrase');
+  });
+
+  test('only-boot-disk: no disk found before the unlock; a driver loaded from a folder brings the disk', { timeout: 90_000 }, async () => {
+    const folder = await variant('only-boot-disk', (j) => {
+      j.lateDisks = { driver: 'megasas.inf', disks: [{ number: 1, sizeGb: 960, bus: 'RAID', model: 'LSI MegaRAID SAS 9361' }] };
+    });
+    const drivers = join(folder, '..', 'raid-driver');
+    await mkdir(join(drivers, 'x64'), { recursive: true });
+    await writeFile(join(drivers, 'x64', 'megasas.inf'), '; stand-in driver package\n');
+    const { t } = await startAssistant(folder);
+    let s = await t.waitFor('? This machine cannot take the restore as it is. What now?', 30_000);
+    assert.match(s, /! Disks: the only disk this machine shows is the recovery media itself: there is nothing to restore onto\./);
+    assert.match(choicesOf(s, 'What now?'), /Go on anyway\n {2}Rescan the disks\n {2}Load a driver from a folder/);
+    await t.send('Down', 'Down', 'Enter');
+    await t.waitFor('? Folder with the driver\'s .inf files');
+    await t.answer(join(folder, 'nothing-here'));
+    await t.waitFor(/No \.inf file in .*nothing-here/);
+    // Esc leaves the folder prompt for the menu it came from.
+    await then(t, () => t.send('Escape'), '? This machine cannot take the restore as it is. What now?');
+    await then(t, () => t.send('Down', 'Down', 'Enter'), '? Folder with the driver\'s .inf files');
+    s = await then(t, () => t.answer(drivers), '? Recovery code or passphrase');
+    assert.match(s, /OK Loaded 1 of 1 driver packages from /);
+    assert.match(s, /OK Disks: disk 1 \(960 GB\) can take a restore\./);
+  });
+
+  test('disk-too-small: refused with "What now?"; the command prompt comes back; Esc on the disk list goes to the restore point', { timeout: 90_000 }, async () => {
     const { t } = await startAssistant('disk-too-small');
+    let s = await t.waitFor('? Recovery code or passphrase', 30_000);
+    assert.match(s, /! Disks: every disk is smaller than the servers' system disks \(1920 GB\): only a "Manual restore"/);
     await toServerPrompt(t);
     await t.send('Enter');
     await t.waitFor('? Which restore point?');
     await t.send('Enter');
-    let s = await t.waitFor('? Restore onto which disk?');
+    s = await t.waitFor('? Restore onto which disk?');
     assert.match(choicesOf(s, 'Restore onto which disk?'), /Disk 0: 120 GB SATA Samsung SSD 870 EVO 120GB \[empty\] TOO SMALL/);
-    const m = await t.mark();
-    await t.send('Enter');
-    s = await t.waitFor(/! Disk 0 \(120 GB\) is smaller than the data in the backup \(144 GB\): the restore cannot fit\.\n[\s\S]*\? Restore onto which disk\?/, { after: m - 1 });
-    assert.doesNotMatch(s, /Type the disk number/, 'no confirmation is asked for a disk that is too small');
+    s = await then(t, () => t.send('Enter'), '? What now?');
+    assert.match(s, /! Disk 0 \(120 GB\) is smaller than the data in the backup \(144 GB\): the restore cannot fit\./);
+    assert.doesNotMatch(s, /Type the disk number/);
+    assert.match(choicesOf(s, 'What now?'), /Choose another disk\n {2}Go back one step\n {2}Rescan the disks\n {2}Load a driver from a folder\n {2}Open a command prompt\n {2}Quit to Veeam Recovery/);
+    s = await then(t, () => t.send('Down', 'Down', 'Down', 'Down', 'Enter'), '? Restore onto which disk?');
+    assert.match(s, /A command prompt opens in this window\. Type exit to come back to this screen\./);
+    await then(t, () => t.send('Escape'), '? Which restore point?');
   });
 
-  test('only-boot-disk: the only disk is the recovery media, and no disk is offered', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { t } = await startAssistant('only-boot-disk');
-    await toServerPrompt(t);
-    await t.send('Enter');
-    await t.waitFor('? Which restore point?');
-    await t.send('Enter');
-    const s = await t.waitFor(/The only disk this machine shows is the recovery media[\s\S]*\? What now\?/);
-    assert.match(s, /Disk 0: 32 GB USB SanDisk Ultra USB 3\.0 {2}<- the recovery media|Disk 0: 32 GB .*<- the recovery media/);
-    assert.match(s, /! The only disk this machine shows is the recovery media itself: there is no disk to restore onto\./);
-    assert.match(choicesOf(s, 'What now?'), /Look again\n {2}Quit/);
-    assert.doesNotMatch(s, /Restore onto which disk/);
-  });
-
-  test('broken-chain: "BACKUP CHAIN DAMAGED", later points NOT RESTORABLE and not selectable, newest whole point preselected', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('broken-chain: later points NOT RESTORABLE; the newest whole one means lost work, acknowledged and reported', { timeout: 90_000 }, async () => {
     const { t, dir } = await startAssistant('broken-chain');
     await toServerPrompt(t);
     let s = await t.screen();
@@ -362,50 +488,106 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     await t.send('Enter');
     s = await t.waitFor('? Which restore point?');
     const points = choicesOf(s, 'Which restore point?').split('\n').slice(1).filter((l) => /\d{4} \d{2}:\d{2}/.test(l));
-    assert.ok(points.length >= 10, `restore points listed:\n${points.join('\n')}`);
     const damaged = points.filter((l) => l.includes('NOT RESTORABLE'));
     const whole = points.filter((l) => !l.includes('NOT RESTORABLE'));
     assert.ok(damaged.length >= 1 && whole.length >= 1, `both kinds listed:\n${points.join('\n')}`);
-    // Newest first: every damaged point comes before (is newer than) every whole one.
-    assert.ok(points.indexOf(damaged.at(-1)!) < points.indexOf(whole[0]!), `damaged points are the newest:\n${points.join('\n')}`);
-    assert.ok(whole[0]!.startsWith('❯') || whole[0]!.startsWith('>'), `the newest whole point is preselected:\n${points.join('\n')}`);
-    for (const d of damaged) assert.doesNotMatch(d, /^[❯>]/, 'a damaged point is not the cursor');
-    assert.match(s, /! missing file "Kerserv - 2025-07-20T\d+\.vib" for restore point of/);
-    for (const d of damaged) assert.match(d, /NOT RESTORABLE missing file "Kerserv - 2025-07-20T\d+\.vib"/);
-    const preselected = /^❯ (.+?) {2}/.exec(whole[0]!)![1]!;
-    // Up from the newest whole point: the cursor skips the damaged (disabled) ones and wraps to the oldest point.
-    let m = await t.mark();
-    await t.send('Up');
-    const esc = (x: string) => x.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
-    s = await t.waitFor(new RegExp(`❯ (?!${esc(preselected)})`), { after: m - 20 });
-    const cursor = choicesOf(s, 'Which restore point?').split('\n').find((l) => l.startsWith('❯')) ?? '';
-    assert.ok(cursor && !cursor.includes('NOT RESTORABLE') && !cursor.includes(preselected), `the cursor moved to an older whole point: ${cursor}`);
-    m = await t.mark();
+    assert.ok(whole[0]!.startsWith('❯'), `the newest whole point is preselected:\n${points.join('\n')}`);
+    s = await then(t, () => t.send('Enter'), /\? Restore this point and lose \d+ (hours|days) of work\?/);
+    assert.match(s, /! WORK WILL BE LOST: KERSERV comes back as it was at .* server time \(UTC\+2\)\./);
+    assert.match(s, /Why: the backup chain is damaged, so the newer restore points cannot be restored\./);
+    assert.match(s, /Call Trainer on duty \(\+49 89 0000 0000\) before going on/);
+    assert.match(choicesOf(s, 'Restore this point and lose'), /❯ No: choose another restore point\n {2}Yes: the loss of/);
     await t.send('Down', 'Enter');
-    s = await t.waitFor('? Restore onto which disk?', { after: m - 20 });
-    const chosen = /✔ Which restore point\? .*\(Esc: back\) (.*)/.exec(s)?.[1] ?? '';
-    assert.ok(chosen.startsWith(preselected), `the newest whole point (${preselected}) was chosen: ${chosen}`);
-    assert.match(s, /! This is a DOMAIN CONTROLLER/);
+    await t.waitFor('? Restore onto which disk?');
     await t.send('Enter');
-    await t.waitFor('? Type the disk number 0');
-    await t.answer('0');
-    await t.waitFor('? Show the share password now?');
-    await t.send('Enter');
-    await t.waitFor('? Start Veeam Recovery now?');
-    await t.send('Enter');
-    await t.waitFor('? Rewrite the boot files');
-    await t.send('Enter');
-    assert.equal(await t.waitForExit(), 0);
-    const { log, report } = await records(dir, 'KERSERV');
-    assert.match(log, /chainOk=false/);
-    assert.equal(report.restorePoint.label, preselected);
-    assert.ok(!report.restorePoint.file.includes('2025-07-20T'), `the restored point's file: ${report.restorePoint.file}`);
+    s = await confirmPlan(t);
+    assert.match(s, /! WILL BE LOST: KERSERV's work since .* \([\d.]+ hours; accepted\)\./);
+    await handOverAndFinish(t);
+    const { report, text } = await records(dir, 'KERSERV');
+    assert.equal(report.dataLoss.reason, 'backup chain damaged');
+    assert.equal(report.dataLoss.acknowledged, true);
+    assert.match(text, /^DATA LOST: +\d+ (hours|days) of work, since .*; accepted by the technician; call Trainer on duty/m);
   });
 
-  test('p2v-kvm: virtio drivers loaded at start, injected into the restored Windows (default yes), and reported', { timeout: TEST_TIMEOUT_MS }, async () => {
+  test('data-loss: 8 days since the newest point: said in time, "No" is the default, Yes is recorded; the DC note', { timeout: 90_000 }, async () => {
+    const { t, dir } = await startAssistant('data-loss');
+    await toServerPrompt(t);
+    assert.match(choicesOf(await t.screen(), 'Which server do you restore?'), /KERSERV .*\(8\.2 days old\), older than the 3 h RPO/);
+    await t.send('Enter');
+    await t.waitFor('? Which restore point?');
+    let s = await then(t, () => t.send('Enter'), '? Restore this point and lose 8 days of work?');
+    assert.match(s, /! Everything done on it since then is lost: 8 days: since \d{1,2} \w{3} \d{2}:\d{2}\./);
+    assert.match(s, /Why: the newest restorable point is older than the 3 h the business agreed to lose at most \(RPO\)\./);
+    assert.match(s, /KERSERV is a DOMAIN CONTROLLER: an old copy next to other, newer domain controllers damages the directory \(USN rollback\)/);
+    assert.match(s, /Read the manual, chapter "After the restore", part "Domain controller"/);
+    // Enter takes the default: No, back to the list.
+    await then(t, () => t.send('Enter'), '? Which restore point?');
+    await then(t, () => t.send('Enter'), '? Restore this point and lose 8 days of work?');
+    await t.send('Down', 'Enter');
+    await t.waitFor('? Restore onto which disk?');
+    await t.send('Enter');
+    await confirmPlan(t);
+    await handOverAndFinish(t);
+    const { report, text, log } = await records(dir, 'KERSERV');
+    assert.equal(report.dataLoss.reason, 'older than the RPO');
+    assert.equal(report.dataLoss.domainController, true);
+    assert.ok(report.dataLoss.hours > 190);
+    assert.match(text, /^DATA LOST: +8 days of work/m);
+    assert.match(text, /^Domain ctrl: +restored from an old point: USN rollback risk/m);
+    assert.match(log, /data loss acknowledged: 8 days: since .* \(older than the RPO\); call Trainer on duty/);
+  });
+
+  test('read-only-share: the records go to the Lifeboat USB stick, not the share', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { t, dir } = await startAssistant('read-only-share');
+    await unlockIt(t);
+    await t.waitFor(/\? Choose \(Esc: back\)/);
+    await t.send('Down', 'Down', 'Down', 'Enter');
+    const s = await t.waitFor('The session log is saved.');
+    assert.match(s, /The share is read-only for the restore account \(as it should be\): the records go elsewhere\./);
+    assert.match(s, /Records kept on the Lifeboat USB stick\./);
+    assert.equal(await t.waitForExit(), 0);
+    assert.deepEqual(await readdir(join(dir, 'share', 'lifeboat-logs')).catch(() => []), []);
+    const base = join(dir, 'media', 'lifeboat-logs', 'no-server');
+    const [stamp] = await readdir(base);
+    assert.ok((await readFile(join(base, stamp!, 'restore-report.txt'), 'utf8')).startsWith('Lifeboat restore report'));
+  });
+
+  test('read-only share and an ISO: X: is lost at restart, said clearly; the records are copied to a disk the technician picks', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const folder = await variant('read-only-share', (j) => {
+      j.media = 'iso';
+      j.disks[0].volumes = [{ letter: 'E', label: 'DATA', sizeGb: 500, fs: 'NTFS' }];
+    });
+    const { t, dir } = await startAssistant(folder);
+    await unlockIt(t);
+    await t.waitFor(/\? Choose \(Esc: back\)/);
+    await t.send('Down', 'Down', 'Down', 'Enter');
+    const s = await t.waitFor('? Copy them to a disk that keeps them?');
+    assert.match(s, /! Neither the share nor the recovery media can be written: the session log, the report and diagnostics are on X: only, which is LOST when this machine restarts\./);
+    assert.match(choicesOf(s, 'Copy them to a disk'), /E: DATA \(disk 0, FTS PRAID EP420i\)\n {2}Leave them on X: \(lost at restart\)/);
+    await t.send('Enter');
+    await t.waitFor('Records kept on E:.');
+    assert.equal(await t.waitForExit(), 0);
+    const base = join(dir, 'volumes', 'E', 'lifeboat-logs', 'no-server');
+    assert.equal((await readdir(base)).length, 1);
+  });
+
+  test('no-backups: "What now?" also offers the site list, so the disk plan still follows', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { t } = await startAssistant('no-backups');
+    await unlockIt(t);
+    await t.waitFor(/\? Choose \(Esc: back\)/);
+    await t.send('Enter');
+    let s = await t.waitFor(/No Veeam backups[\s\S]*\? What now\?/);
+    assert.match(choicesOf(s, 'What now?'), /Look again\n {2}Choose the server from the site's list and go on\n {2}Go back one step/);
+    await t.send('Down', 'Enter');
+    s = await t.waitFor('? Which server do you restore?');
+    assert.match(s, /no Veeam backups were found on the share/);
+    await t.send('Enter');
+    await t.waitFor('? Restore onto which disk?');
+  });
+
+  test('p2v-kvm: virtio drivers loaded at start, injected into the restored Windows; a second boot repairs the boot files from the menu', { timeout: 90_000 }, async () => {
     const { t, dir } = await startAssistant('p2v-kvm');
     let s = await t.waitFor('? Recovery code or passphrase (Esc: back)', 30_000);
-    assert.match(s, /QEMU Standard PC \(Q35 \+ ICH9, 2009\) \(a kvm virtual machine\)/);
     assert.match(s, /OK Loaded 1 of 1 driver packages \(virtio\)\./);
     await t.answer(PASSPHRASE);
     await t.waitFor(/\? Choose \(Esc: back\)/);
@@ -414,11 +596,9 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     await t.send('Enter');
     await t.waitFor('? Which restore point?');
     await t.send('Enter');
-    s = await t.waitFor('? Restore onto which disk?');
-    assert.doesNotMatch(choicesOf(s, 'Restore onto which disk?'), /<- the recovery media|Disk 1/);
+    await t.waitFor('? Restore onto which disk?');
     await t.send('Enter');
-    await t.waitFor('? Type the disk number 0');
-    await t.answer('0');
+    await confirmPlan(t);
     await t.waitFor('? Show the share password now?');
     await t.send('Enter');
     await t.waitFor('? Start Veeam Recovery now?');
@@ -426,17 +606,29 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     s = await t.waitFor('? Add the virtio drivers to the restored Windows on W:?');
     assert.match(s, /INACCESSIBLE_BOOT_DEVICE\) \(Esc: back\) \(Y\/n\)/, 'default yes in a VM');
     await t.send('Enter');
-    s = await t.waitFor('? Rewrite the boot files (bcdboot)?');
+    s = await t.waitFor('Remove the recovery media and restart.');
     assert.match(s, /OK virtio drivers added/);
-    await t.send('Enter');
     assert.equal(await t.waitForExit(), 0);
-    const { report, log } = await records(dir, 'KERSERV');
+    const { report } = await records(dir, 'KERSERV');
     assert.deepEqual(report.afterRestore, ['drivers virtio: added']);
-    assert.equal(report.drivers.length, 1);
-    assert.match(report.drivers[0].inf, /[\\/]drivers[\\/]virtio[\\/]viostor\.inf$/);
-    assert.equal(report.drivers[0].ok, true);
-    assert.match(log, /drvload .*viostor\.inf: ok/);
-    assert.match(log, /dism add-driver virtio -> W: ok/);
-    await assertNoSecretsWritten(dir);
+    // The second boot of the media (same machine, the restored Windows on its disk): Repair from the menu.
+    await t.kill();
+    const again = await startAssistant('p2v-kvm', { dir });
+    await unlockIt(again.t);
+    await again.t.waitFor(/\? Choose \(Esc: back\)/);
+    await again.t.send('Down', 'Down', 'Enter');
+    await again.t.waitFor('? Add the virtio drivers to the restored Windows on W:?');
+    await again.t.answer('n');
+    await again.t.waitFor('? Rewrite the boot files of W: (bcdboot)?');
+    s = await then(again.t, () => again.t.answer('y'), /\? Choose \(Esc: back\)/);
+    assert.match(s, /OK Boot files rewritten/);
+  });
+
+  test('at 80 columns no word is broken at the edge', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { t } = await startAssistant('disk-too-small', { width: 80 });
+    const s = await t.waitFor('? Recovery code or passphrase', 30_000);
+    const long = s.split('\n').filter((l) => !l.startsWith('? ') && l.length > 80);
+    assert.deepEqual(long, [], 'every line the assistant writes fits 80 columns (tmux did not have to wrap it)');
+    assert.match(s, /! Disks: every disk is smaller than the servers' system disks \(1920 GB\):[^\n]*\n {2}\S/, 'continued on the next line, indented');
   });
 });

@@ -85,7 +85,8 @@ describe('assistant.exe --simulate under Wine, in a terminal (tmux)', { skip, ti
     assert.ok(s.includes('This is a DOMAIN CONTROLLER'), 'the domain controller warning');
     await wait('Disk 0: 1920 GB RAID FTS PRAID EP420i [empty]');
     await t.send('Enter');
-    await wait('Type the disk number 0 to confirm that disk 0 may be erased');
+    s = await wait('Type the disk number 0 to confirm this plan');
+    assert.ok(s.includes('WILL BE LOST: everything on disk 0.'), 'the plan screen says what is lost');
     await t.answer('0');
     s = await wait('Show the share password now?');
     const card = s.slice(s.lastIndexOf('Hand-over to Veeam Bare Metal Recovery'));
@@ -95,10 +96,8 @@ describe('assistant.exe --simulate under Wine, in a terminal (tmux)', { skip, ti
     await t.send('Enter'); // No
     await wait('Start Veeam Recovery now?');
     await t.send('Enter'); // Yes
-    s = await wait('Rewrite the boot files (bcdboot)?');
-    assert.ok(s.includes('Veeam Recovery has ended (code 0).'));
-    await t.send('Enter'); // No
     s = await wait('Remove the recovery media and restart.');
+    assert.ok(s.includes('Veeam Recovery has ended (code 0).'));
     assert.equal(await t.waitForExit(STEP_MS), 0, await t.screen());
     assert.match(s, /Session log and restore report saved in [A-Z]:\\.*\\share\\lifeboat-logs\\KERSERV\\/);
     assert.match(s, /Session log and restore report saved in [A-Z]:\\.*\\x\\lifeboat-logs\\KERSERV\\/);

@@ -35,15 +35,17 @@ export async function askStatic(ctx: Context): Promise<boolean> {
     ui.warn('No network card has a cable connected. Check the cable and the switch port.');
     return false;
   }
+  // One card: nothing to ask (a field answered by itself would make Esc on the next one run straight back to it).
+  const only = nics.length === 1 ? nics[0]!.name : undefined;
   const form = await askForm([
-    { key: 'nic', ask: async () => (nics.length === 1 ? nics[0]!.name : ui.select('Which network card?', nics.map((n) => ({ name: `${n.name} ${n.description ?? ''}`, value: n.name })))) },
+    ...(only ? [] : [{ key: 'nic' as const, ask: () => ui.select('Which network card?', nics.map((n) => ({ name: `${n.name} ${n.description ?? ''}`, value: n.name }))) }]),
     { key: 'address', ask: () => ui.input('IPv4 address for this machine', { validate: ipv4(false) }) },
     { key: 'mask', ask: () => ui.input('Subnet mask', { default: '255.255.255.0', validate: (t) => (isIPv4(t.trim()) ? true : 'Type a mask such as 255.255.255.0') }) },
     { key: 'gateway', ask: () => ui.input('Gateway (empty if the NAS is in the same network)', { validate: ipv4(true) }) },
     { key: 'dns', ask: () => ui.input('DNS server (empty to use the NAS by IP address)', { validate: ipv4(true) }) },
   ] as const);
   if (form === BACK) return false;
-  const config = { nic: form.nic, address: form.address.trim(), mask: form.mask.trim(), gateway: form.gateway.trim() || undefined, dns: form.dns.trim() || undefined };
+  const config = { nic: only ?? form.nic!, address: form.address.trim(), mask: form.mask.trim(), gateway: form.gateway.trim() || undefined, dns: form.dns.trim() || undefined };
   const r = await platform.setStaticIpv4(config);
   log.write(`static IPv4 on ${config.nic}: ${config.address} ${config.mask} gw=${config.gateway ?? '-'} dns=${config.dns ?? '-'}: ${r.ok ? 'ok' : r.output}`);
   if (!r.ok) ui.warn(`netsh refused the address: ${r.output.trim()}`);
