@@ -82,10 +82,12 @@ export class SimulatedPlatform implements Platform {
     const vault = await sealVault({ share: { user: site.share.user, domain: site.share.domain, password: new Secret(scenario.training.sharePassword) } }, new Secret(scenario.training.unlock), site.site.id);
     await writeFile(join(lifeboat, 'vault.json'), serialiseVault(vault));
     const entries = [];
-    for (const file of await listFiles(lifeboat)) {
+    const manifest = join(media, ...MANIFEST_PATH.split('/'));
+    // A kept work folder (--keep, a second boot of the same training machine) already holds last time's manifest.
+    for (const file of (await listFiles(lifeboat)).filter((f) => f !== manifest)) {
       entries.push({ path: relative(media, file).split(/[\\/]/).join('/'), sha256: await sha256Of([await readFile(file)]) });
     }
-    await writeFile(join(media, ...MANIFEST_PATH.split('/')), renderManifest(entries));
+    await writeFile(manifest, renderManifest(entries));
 
     for (const vbmRel of scenario.share.vbm) {
       const text = await readFile(join(base, vbmRel), 'utf8');
