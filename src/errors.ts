@@ -3,7 +3,7 @@
  * is one, a hint saying what to do next. Modules throw these; only src/cli turns them into messages and exit codes.
  */
 export abstract class LifeboatError extends Error {
-  abstract readonly exitCode: 1 | 2 | 3;
+  abstract readonly exitCode: 1 | 2 | 3 | 130;
   constructor(
     message: string,
     /** What the user can do about it, in one sentence. */
@@ -23,4 +23,9 @@ export class InputError extends LifeboatError {
 /** The job itself failed (a tool crashed, a device went away, a verification mismatch): exit code 1. */
 export class JobError extends LifeboatError {
   readonly exitCode = 1 as const;
+}
+
+/** The person pressed Ctrl+C at a prompt: exit code 130 (128 + SIGINT), one line, no stack trace. */
+export class InterruptedError extends LifeboatError {
+  readonly exitCode = 130 as const;
 }

@@ -40,8 +40,14 @@ export async function runCheck(root: string): Promise<number> {
   } catch (e) {
     if ((e as Error | undefined)?.name !== 'ExitPromptError') throw e;
     say();
-    say(`Stopped (Ctrl+C) at the ${media.build.unlock === 'recovery-code' ? 'recovery code' : 'passphrase'} prompt: the vault stays locked; nothing was written.`);
-    return 130;
+    if (/SIGINT/.test((e as Error).message)) {
+      say(`Stopped (Ctrl+C) at the ${media.build.unlock === 'recovery-code' ? 'recovery code' : 'passphrase'} prompt: the vault stays locked; nothing was written.`);
+      return 130;
+    }
+    // The input ended (nothing more to read): nothing was typed.
+    say('No recovery code or passphrase was entered: the vault stays locked.');
+    callForHelp();
+    return 1;
   }
   if (!r.ok) {
     if (r.reason === 'back') say('No recovery code or passphrase was entered: the vault stays locked.');

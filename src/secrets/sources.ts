@@ -5,7 +5,7 @@
  */
 import { password as inquirerPassword } from '@inquirer/prompts';
 import { open } from 'node:fs/promises';
-import { InputError } from '../errors.js';
+import { InputError, InterruptedError } from '../errors.js';
 import { Secret } from './secret.js';
 
 export const ENV_SHARE_PASSWORD = 'LIFEBOAT_SHARE_PASSWORD';
@@ -94,9 +94,23 @@ export interface PasswordPrompter {
   password(question: { message: string; mask: string; validate?: (value: string) => true | string }): Promise<string>;
 }
 
-/** The terminal prompter: @inquirer/prompts `password`, drawn on stderr so stdout stays clean for --json. */
+/**
+ * The terminal prompter: @inquirer/prompts `password`, drawn on stderr so stdout stays clean for --json. Ctrl+C at
+ * the prompt (inquirer's ExitPromptError) becomes an InterruptedError: one line, exit code 130; nothing has been
+ * written at that point, since secrets are asked before any output.
+ */
 export const inquirerPasswordPrompter: PasswordPrompter = {
-  password: (question) => inquirerPassword(question, { output: process.stderr }),
+  password: async (question) => {
+    try {
+      return await inquirerPassword(question, { output: process.stderr });
+    } catch (e) {
+      if ((e as Error | undefined)?.name === 'ExitPromptError') {
+        process.stderr.write('\n');
+        throw new InterruptedError(`interrupted (Ctrl+C) at "${question.message.replace(/:$/, '')}": nothing was written`);
+      }
+      throw e;
+    }
+  },
 };
 
 export interface PromptSecretOptions {
