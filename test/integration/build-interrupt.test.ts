@@ -1,6 +1,6 @@
 /**
  * Ctrl+C at the build's password prompt, driven in a terminal (tmux) as a person would: one line saying what was
- * interrupted and that nothing was written, exit code 130, no stack trace, and no output folder.
+ * interrupted and that nothing was written, exit code 130, no stack trace, nothing in the output folder.
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
