@@ -618,6 +618,13 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     const again = await startAssistant('p2v-kvm', { dir });
     await unlockIt(again.t);
     await again.t.waitFor(/\? Choose \(Esc: back\)/);
+    // Diagnostics first: Esc on its one question goes back to the choice of volume, not to the menu.
+    await then(again.t, () => again.t.send('Down', 'Enter'), '? Which Windows volume?');
+    await then(again.t, () => again.t.send('Enter'), '? Also the registry hives SYSTEM and SOFTWARE');
+    await then(again.t, () => again.t.send('Escape'), '? Which Windows volume?');
+    await then(again.t, () => again.t.send('Enter'), '? Also the registry hives SYSTEM and SOFTWARE');
+    s = await then(again.t, () => again.t.answer('y'), /\? Choose \(Esc: back\)/);
+    assert.match(s, /OK Saved 2 files to .*diagnostics-W\.tar\.gz/);
     await again.t.send('Down', 'Down', 'Enter');
     await again.t.waitFor('? Add the virtio drivers to the restored Windows on W:?');
     await again.t.answer('n');

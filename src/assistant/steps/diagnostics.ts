@@ -1,10 +1,11 @@
-/** Step 12: save the failed system's logs and dumps to the share, before a restore overwrites them. */
+/** From the menu: save the failed system's logs and dumps (to the share, else the USB stick), before a restore overwrites them. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectDiagnostics, planDiagnostics } from '../diagnostics.js';
 import { BACK } from '../ui.js';
 import { type Step, gb } from '../context.js';
 import { recordsRoot } from '../report.js';
+import { askForm } from '../form.js';
 
 export const diagnostics: Step = {
   id: 'diagnostics',
@@ -16,22 +17,31 @@ export const diagnostics: Step = {
       ui.warn('No Windows installation was found on this machine\'s disks (none to collect from).');
       return { goto: 'menu' };
     }
-    const letter = await ui.select('Which Windows volume?', volumes.map((v) => ({ name: `${v.letter}: ${v.label ?? ''} ${v.sizeBytes ? gb(v.sizeBytes) : ''}`, value: v.letter })));
-    if (letter === BACK) return { goto: 'menu' };
-    const volume = volumes.find((v) => v.letter === letter)!;
-    const plan = await planDiagnostics(volume.root);
-    ui.say(`${plan.items.length} files, ${gb(plan.totalBytes)}: event logs, crash dumps, setup and servicing logs.`);
+    let letter: string;
+    let volume;
+    let plan;
     let includeMemoryDump = false;
-    if (plan.memoryDump) {
-      const yes = await ui.confirm(`Also the full memory dump MEMORY.DMP (${gb(plan.memoryDump.size)})? It takes long over the network.`, false);
-      if (yes === BACK) return { goto: 'menu' };
-      includeMemoryDump = yes;
-    }
     let includeHives = false;
-    if (plan.hives.length) {
-      const yes = await ui.confirm('Also the registry hives SYSTEM and SOFTWARE (for driver and boot analysis)?', false);
-      if (yes === BACK) return { goto: 'menu' };
-      includeHives = yes;
+    for (;;) {
+      const picked = await ui.select('Which Windows volume?', volumes.map((v) => ({ name: `${v.letter}: ${v.label ?? ''} ${v.sizeBytes ? gb(v.sizeBytes) : ''}`, value: v.letter })));
+      if (picked === BACK) return { goto: 'menu' };
+      letter = picked;
+      volume = volumes.find((v) => v.letter === picked)!;
+      plan = await planDiagnostics(volume.root);
+      ui.say(`${plan.items.length} files, ${gb(plan.totalBytes)}: event logs, crash dumps, setup and servicing logs.`);
+      const yesNo = async (message: string) => {
+        const r = await ui.confirm(message, false);
+        return r === BACK ? BACK : r ? 'yes' : 'no';
+      };
+      // Esc on a question goes back to the one before it; on the first, back to the choice of volume.
+      const answers = await askForm([
+        ...(plan.memoryDump ? [{ key: 'memory' as const, ask: () => yesNo(`Also the full memory dump MEMORY.DMP (${gb(plan!.memoryDump!.size)})? It takes long over the network.`) }] : []),
+        ...(plan.hives.length ? [{ key: 'hives' as const, ask: () => yesNo('Also the registry hives SYSTEM and SOFTWARE (for driver and boot analysis)?') }] : []),
+      ]);
+      if (answers === BACK) continue;
+      includeMemoryDump = answers.memory === 'yes';
+      includeHives = answers.hives === 'yes';
+      break;
     }
     const server = media.site.servers.length === 1 ? media.site.servers[0]!.name : 'failed-system';
     const lasting = await recordsRoot(ctx);

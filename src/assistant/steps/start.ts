@@ -4,6 +4,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MANIFEST_PATH, parseManifest, sha256Of } from '../../util/manifest.js';
 import type { AssistantState, Outcome, Step } from '../context.js';
+import { BACK, type Ui } from '../ui.js';
+
+/** A yes/no on the very first screen: there is no step before it, so Esc asks again. */
+async function firstConfirm(ui: Ui, message: string): Promise<boolean> {
+  for (;;) {
+    const r = await ui.confirm(message, false);
+    if (r !== BACK) return r;
+    ui.say('This is the first screen: there is no step before it.');
+  }
+}
 
 /** Ending on damaged media: what to do instead of starting Veeam from it. */
 function damagedEnd(state: AssistantState): Outcome {
@@ -27,7 +37,7 @@ export const start: Step = {
       ui.warn(`The media's checksum list cannot be read (${(e as Error).message}). The media may be damaged.`);
       log.write(`media check: manifest unreadable: ${(e as Error).message}`);
       state.mediaOk = false;
-      return (await ui.confirm('Continue anyway? (better: use another copy of the media)', false)) === true ? 'next' : damagedEnd(state);
+      return (await firstConfirm(ui, 'Continue anyway? (better: use another copy of the media)')) ? 'next' : damagedEnd(state);
     }
     const bad: string[] = [];
     let done = 0;
@@ -48,6 +58,6 @@ export const start: Step = {
     ui.warn('THE MEDIA IS DAMAGED: the USB stick or ISO was not written correctly.');
     for (const b of bad.slice(0, 8)) ui.warn(`  ${b}`);
     ui.say('Write the USB image to another stick (lifeboat flash verifies it), or use the ISO, then start again.');
-    return (await ui.confirm('Continue with damaged media anyway? (not recommended)', false)) === true ? 'next' : damagedEnd(state);
+    return (await firstConfirm(ui, 'Continue with damaged media anyway? (not recommended)')) ? 'next' : damagedEnd(state);
   },
 };
