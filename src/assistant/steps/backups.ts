@@ -7,7 +7,7 @@ import { discoverChains } from '../../veeam/discover.js';
 import { checkChainHealth, formatAge } from '../../veeam/health.js';
 import { groupServers } from '../../veeam/model.js';
 import { BACK } from '../ui.js';
-import type { Context, Outcome, Step } from '../context.js';
+import { type Context, type Outcome, type Step, pointTime } from '../context.js';
 import { whatNow } from '../what-now.js';
 
 const ROLE_ORDER = ['dc', 'sql', 'exchange', 'file', 'app'];
@@ -76,7 +76,7 @@ export const backups: Step = {
       const h = health.get(s.key);
       const age = h?.newestAgeHours === undefined ? 'age unknown' : `${formatAge(h.newestAgeHours)} old`;
       const flag = !h ? 'no restore points' : !h.chainOk ? 'BACKUP CHAIN DAMAGED' : !h.rpoMet ? `older than the ${site.rpoHours} h RPO` : 'healthy';
-      return { name: `${s.name.padEnd(12)} newest ${s.newest?.point.label ?? '-'} (${age}), ${flag}`, value: s.key };
+      return { name: `${s.name.padEnd(12)} newest ${s.newest ? pointTime(s.newest.point) : '-'} (${age}), ${flag}`, value: s.key };
     }));
     if (choice === BACK) return 'back';
     const server = servers.find((s) => s.key === choice)!;
