@@ -477,6 +477,7 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     assert.match(s, /! Disk 0 \(120 GB\) is smaller than the data in the backup \(144 GB\): the restore cannot fit\./);
     assert.doesNotMatch(s, /Type the disk number/);
     assert.match(choicesOf(s, 'What now?'), /Choose another disk\n {2}Go back one step\n {2}Rescan the disks\n {2}Load a driver from a folder\n {2}Open a command prompt\n {2}Quit to Veeam Recovery/);
+    assert.match(s, /Quit to Veeam Recovery\n\s*the list of disks again/, 'the highlighted choice says what happens next');
     s = await then(t, () => t.send('Down', 'Down', 'Down', 'Down', 'Enter'), '? Restore onto which disk?');
     assert.match(s, /A command prompt opens in this window\. Type exit to come back to this screen\./);
     await then(t, () => t.send('Escape'), '? Which restore point?');
