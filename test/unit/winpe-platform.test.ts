@@ -487,6 +487,28 @@ describe('WinPePlatform: drivers, programs, restored Windows', () => {
     assert.deepEqual([runner.calls[0]!.interactive, runner.calls[0]!.timeoutMs, runner.calls[0]!.args], [true, 0, ['/mode:bmr']]);
   });
 
+  it('commandPrompt: cmd.exe in this console, no time limit; powerOff: wpeutil shutdown', async () => {
+    const runner = new FakeRunner().on(/^cmd\.exe \/k /, { exitCode: 0 }).on('wpeutil.exe shutdown', { exitCode: 0 });
+    const { pe } = platform(runner);
+    assert.equal((await pe.commandPrompt()).ok, true);
+    assert.deepEqual([runner.calls[0]!.interactive, runner.calls[0]!.timeoutMs], [true, 0]);
+    assert.equal((await pe.powerOff()).ok, true);
+    assert.equal(runner.calls[1]!.file, 'wpeutil.exe');
+  });
+
+  it('canWrite: a probe file is created and removed; a folder that cannot be written is false; volumeRoot is E:\\', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-canwrite-'));
+    try {
+      const { pe } = platform(new FakeRunner());
+      assert.equal(await pe.canWrite(dir), true);
+      assert.deepEqual(await readdir(dir), [], 'the probe is removed');
+      assert.equal(await pe.canWrite(join(dir, 'missing', 'deeper')), false);
+      assert.equal(pe.volumeRoot('e'), 'E:\\');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('run: a program that cannot start', async () => {
     const runner = new FakeRunner().on(/^missing\.exe/, { exitCode: undefined, spawnError: 'spawn missing.exe ENOENT' });
     const result = await platform(runner).pe.run('missing.exe', []);
