@@ -86,3 +86,22 @@ describe('sizes, durations and restore point times', () => {
     assert.notEqual(checkUnlockInput('12345-12345-12345-12345-12345-12345'), true);
   });
 });
+
+describe('training scenarios', () => {
+  test('every folder of examples/scenarios loads, is in the training guide and in `lifeboat assistant --help`', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const { loadScenario } = await import('../../src/platform/simulated/scenario.js');
+    const dir = join(REPO_ROOT, 'examples', 'scenarios');
+    const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('_')).map((e) => e.name);
+    assert.ok(names.length >= 13, names.join(', '));
+    for (const n of ['firmware-check-vm', 'read-only-share', 'data-loss']) assert.ok(names.includes(n), `scenario ${n}`);
+    const guide = await readFile(join(dir, 'README.md'), 'utf8');
+    const help = await readFile(join(REPO_ROOT, 'src', 'cli', 'assistant.ts'), 'utf8');
+    for (const n of names) {
+      const { scenario } = await loadScenario(join(dir, n));
+      assert.ok(scenario.title.length > 0);
+      assert.ok(guide.includes(`\`${n}\``), `${n} is in the training guide`);
+      assert.ok(help.includes(n), `${n} is in the --help text`);
+    }
+  });
+});
