@@ -45,8 +45,10 @@ export const afterRestore: Step = {
     const { ui, state } = ctx;
     state.afterRestore = [];
     const target = state.machine ? await restoredVolume(ctx) : undefined;
-    if (target) await offerDrivers(ctx, target);
-    else ui.say('No restored Windows volume found (the restore may not have run): nothing to fix up.');
+    if (target) {
+      // Esc: Veeam has run, so there is no step to go back to; the question is asked again.
+      while (!(await offerDrivers(ctx, target))) ui.say('The restore has run: there is no step before this one to go back to.');
+    } else ui.say('No restored Windows volume found (the restore may not have run): nothing to fix up.');
     const folders = await saveRecords(ctx, state.veeamExitCode === 0 ? 'restore finished' : `Veeam ended with code ${state.veeamExitCode ?? '-'}`);
     for (const f of folders) ui.ok(`Session log and restore report saved in ${f}`);
     ui.say('Remove the recovery media and restart. Then follow the manual\'s "After the restore" checklist for this server.');
