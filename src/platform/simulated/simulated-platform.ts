@@ -13,6 +13,7 @@ import { renderSiteJson } from '../../site/site-json.js';
 import { MANIFEST_PATH, renderManifest, sha256Of } from '../../util/manifest.js';
 import { parseVbm } from '../../veeam/vbm.js';
 import { buildChain } from '../../veeam/model.js';
+import { canCreateFilesIn } from '../write-probe.js';
 import type {
   CommandResult, Disk, Firmware, MachineInfo, Nic, Platform, ShareResult, StaticIpv4, WindowsVolume,
 } from '../platform.js';
@@ -212,14 +213,7 @@ export class SimulatedPlatform implements Platform {
     if (this.scenario.share.readOnly && dir === this.shareDir) return false;
     if (this.scenario.media === 'iso' && dir === this.mediaRoot) return false;
     if (dir.startsWith(join(this.work, 'volumes'))) await mkdir(dir, { recursive: true });
-    const probe = join(dir, `.lifeboat-write-test-${process.pid}`);
-    try {
-      await writeFile(probe, 'lifeboat');
-      await rm(probe, { force: true });
-      return true;
-    } catch {
-      return false;
-    }
+    return canCreateFilesIn(dir);
   }
 
   /** Training: a lettered volume is a folder volumes/<letter> beside the media. */

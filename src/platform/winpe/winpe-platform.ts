@@ -16,6 +16,7 @@ import { execa } from 'execa';
 
 import { InputError, JobError } from '../../errors.js';
 import { redact } from '../../secrets/redact.js';
+import { canCreateFilesIn } from '../write-probe.js';
 import type { Secret } from '../../secrets/secret.js';
 import type {
   CommandResult,
@@ -549,14 +550,7 @@ export class WinPePlatform implements Platform {
 
   /** Creates and removes a probe file: the only reliable test on a share (ACLs live on the NAS). */
   async canWrite(dir: string): Promise<boolean> {
-    const probe = join(dir, `.lifeboat-write-test-${process.pid}`);
-    try {
-      await writeFile(probe, 'lifeboat');
-      await rm(probe, { force: true });
-      return true;
-    } catch {
-      return false;
-    }
+    return canCreateFilesIn(dir);
   }
 
   volumeRoot(letter: string): string {
