@@ -133,6 +133,16 @@ async function confirmPlan(t: TmuxSession, disk = 0): Promise<string> {
   return s;
 }
 
+/** From the menu (Choose): restore, the server, the point and the first disk, then the plan confirmed. */
+async function menuToPlanConfirmed(t: TmuxSession): Promise<void> {
+  for (const next of ['? Which server do you restore?', '? Which restore point?', '? Restore onto which disk?']) {
+    await t.send('Enter');
+    await t.waitFor(next);
+  }
+  await t.send('Enter');
+  await confirmPlan(t);
+}
+
 /** Hand-over without showing the password, start Veeam, wait for the end. */
 async function handOverAndFinish(t: TmuxSession): Promise<string> {
   await t.waitFor('? Show the share password now?');
@@ -373,14 +383,7 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     s = await then(t, () => t.answer('a-newer-password'), /\? Choose \(Esc: back\)/);
     assert.match(s, /OK Connected to \\\\nas01\\veeam\./);
     assert.match(s, /! The share password on the media is out of date: rebuild the media after the restore/);
-    await t.send('Enter');
-    await t.waitFor('? Which server');
-    await t.send('Enter');
-    await t.waitFor('? Which restore point?');
-    await t.send('Enter');
-    await t.waitFor('? Restore onto which disk?');
-    await t.send('Enter');
-    await confirmPlan(t);
+    await menuToPlanConfirmed(t);
     s = await t.waitFor('? Start Veeam Recovery now?');
     assert.match(s, /Password: +\(the one you typed at the share step\)/);
     await t.send('Enter');
@@ -594,14 +597,7 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     assert.match(s, /OK Loaded 1 of 1 driver packages \(virtio\)\./);
     await t.answer(PASSPHRASE);
     await t.waitFor(/\? Choose \(Esc: back\)/);
-    await t.send('Enter');
-    await t.waitFor('? Which server do you restore?');
-    await t.send('Enter');
-    await t.waitFor('? Which restore point?');
-    await t.send('Enter');
-    await t.waitFor('? Restore onto which disk?');
-    await t.send('Enter');
-    await confirmPlan(t);
+    await menuToPlanConfirmed(t);
     await t.waitFor('? Show the share password now?');
     await t.send('Enter');
     await t.waitFor('? Start Veeam Recovery now?');
