@@ -5,17 +5,18 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BACK } from '../ui.js';
+import type { WindowsVolume } from '../../platform/platform.js';
+import { BACK, type Back } from '../ui.js';
 import type { Context, Outcome, Step } from '../context.js';
 import { saveRecords } from '../report.js';
 import { driverKinds } from './drivers.js';
 
-/** The restored Windows volume: the only one, or the one the technician picks; undefined on Esc or none. */
-async function restoredVolume(ctx: Context) {
+/** The restored Windows volume: the only one, or the one the technician picks; undefined when there is none. */
+async function restoredVolume(ctx: Context): Promise<WindowsVolume | undefined | Back> {
   const volumes = (await ctx.platform.windowsVolumes()).filter((v) => v.hasWindows);
   if (volumes.length <= 1) return volumes[0];
   const pick = await ctx.ui.select('Which volume holds the restored Windows?', volumes.map((v) => ({ name: `${v.letter}: ${v.label ?? ''}`, value: v.letter })));
-  return pick === BACK ? undefined : volumes.find((v) => v.letter === pick);
+  return pick === BACK ? BACK : volumes.find((v) => v.letter === pick);
 }
 
 /** Offers the drivers of this machine's hardware for the restored Windows; false on Esc. */
@@ -44,7 +45,11 @@ export const afterRestore: Step = {
   async run(ctx) {
     const { ui, state } = ctx;
     state.afterRestore = [];
-    const target = state.machine ? await restoredVolume(ctx) : undefined;
+    let target = state.machine ? await restoredVolume(ctx) : undefined;
+    while (target === BACK) {
+      ui.say('The restore has run: there is no step before this one to go back to.');
+      target = await restoredVolume(ctx);
+    }
     if (target) {
       // Esc: Veeam has run, so there is no step to go back to; the question is asked again.
       while (!(await offerDrivers(ctx, target))) ui.say('The restore has run: there is no step before this one to go back to.');
@@ -64,6 +69,7 @@ export const repair: Step = {
   async run(ctx): Promise<Outcome> {
     const { ui, log, platform, state } = ctx;
     const target = await restoredVolume(ctx);
+    if (target === BACK) return { goto: 'menu' };
     if (!target) {
       ui.warn('No Windows installation was found on this machine\'s disks: there is nothing to repair.');
       return { goto: 'menu' };
