@@ -630,6 +630,27 @@ describe('the restore assistant in a terminal (tmux), as a technician drives it'
     assert.match(s, /OK Boot files rewritten/);
   });
 
+  test('domain-controller-hyperv: a Generation 2 VM passes the machine check; the DC warning; Hyper-V drivers offered after the restore', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { t, dir } = await startAssistant('domain-controller-hyperv');
+    let s = await t.waitFor('? Recovery code or passphrase', 30_000);
+    assert.match(s, /Microsoft Corporation Virtual Machine \(a hyperv virtual machine\)/);
+    assert.match(s, /OK Firmware: this machine booted in UEFI mode, as the backups need\./);
+    await t.answer(PASSPHRASE);
+    await t.waitFor(/\? Choose \(Esc: back\)/);
+    await menuToPlanConfirmed(t);
+    s = await t.waitFor('? Show the share password now?');
+    assert.match(s, /! This is a DOMAIN CONTROLLER: restore the NEWEST good point/);
+    await t.send('Enter');
+    await t.waitFor('? Start Veeam Recovery now?');
+    await t.send('Enter');
+    await t.waitFor('? Add the hyperv drivers to the restored Windows on W:?');
+    await t.send('Enter');
+    await t.waitFor('Remove the recovery media and restart.');
+    assert.equal(await t.waitForExit(), 0);
+    const { report } = await records(dir, 'KERSERV');
+    assert.deepEqual(report.afterRestore, ['drivers hyperv: added']);
+  });
+
   test('at 80 columns no word is broken at the edge', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { t } = await startAssistant('disk-too-small', { width: 80 });
     const s = await t.waitFor('? Recovery code or passphrase', 30_000);
