@@ -4,7 +4,9 @@
  * files: libxml2's streaming (SAX-like) C parser, the cost of merely reading the metadata well-formed.
  * Goals: under 3 s and 300 MB peak RSS for ours.
  *
- * Run: node --import tsx bench/audit/run.ts [--runs N] [--points N]
+ * Run: node --import tsx bench/audit/run.ts [--runs N] [--points N] [--before CHECKOUT]
+ * --before times a built checkout of an earlier version too (e.g. `git worktree add /tmp/before <commit>`, then
+ * `npm ci && npx tsc` there), in the same alternating rounds.
  * Prints one JSON document on stdout; progress on stderr. Needs /usr/bin/time (peak RSS) and xmllint (libxml2-utils).
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +19,7 @@ import { argValue, log, median, ratio, round1 } from '../stats.js';
 const SERVERS = ['SRVA', 'SRVB', 'SRVC', 'SRVD', 'SRVE'];
 const runs = Number(argValue('--runs') ?? 5);
 const points = Number(argValue('--points') ?? 8760);
+const before = argValue('--before');
 const NOW = new Date('2030-03-12T12:00:00Z');
 
 /** The fixture as another server's backup (as the audit tests do): every spelling of "Kerserv" replaced. */
@@ -98,14 +101,17 @@ try {
 
   const oursRuns: Sample[] = [];
   const peerRuns: Sample[] = [];
+  const beforeRuns: Sample[] = [];
+  const contenders = before ? ['ours', 'peer', 'before'] : ['ours', 'peer'];
   for (let i = 0; i < runs; i++) {
-    // Alternate the order so neither side always runs on a warmer cache.
-    const pair = i % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours'];
-    for (const who of pair) {
+    // Rotate the order so no contender always runs on a warmer cache.
+    const order = contenders.map((_, k) => contenders[(k + i) % contenders.length] as string);
+    for (const who of order) {
       if (who === 'ours') oursRuns.push(timed('node', ours));
-      else peerRuns.push(timed('xmllint', ['--stream', '--noout', '--huge', ...vbms]));
+      else if (who === 'peer') peerRuns.push(timed('xmllint', ['--stream', '--noout', '--huge', ...vbms]));
+      else beforeRuns.push(timed('node', [join(before as string, ours[0] as string), ...ours.slice(1)]));
     }
-    log(`round ${i + 1}/${runs}: ours ${oursRuns.at(-1)?.seconds} s, xmllint ${peerRuns.at(-1)?.seconds} s`);
+    log(`round ${i + 1}/${runs}: ours ${oursRuns.at(-1)?.seconds} s, xmllint ${peerRuns.at(-1)?.seconds} s${before ? `, before ${beforeRuns.at(-1)?.seconds} s` : ''}`);
   }
   const oursS = median(oursRuns.map((r) => r.seconds));
   const peerS = median(peerRuns.map((r) => r.seconds));
@@ -121,6 +127,12 @@ try {
         ours: { medianSeconds: oursS, peakMiB: oursMiB, samples: oursRuns },
         xmllintStream: { medianSeconds: peerS, peakMiB: Math.max(...peerRuns.map((r) => r.peakMiB)) },
         ratioToXmllint: ratio(oursS, peerS),
+        ...(before
+          ? {
+              before: { checkout: before, medianSeconds: median(beforeRuns.map((r) => r.seconds)), peakMiB: Math.max(...beforeRuns.map((r) => r.peakMiB)) },
+              beforeRatioToXmllint: ratio(median(beforeRuns.map((r) => r.seconds)), peerS),
+            }
+          : {}),
         goals: { seconds: 3, peakMiB: 300, met: oursS < 3 && oursMiB < 300 },
       },
       null,
