@@ -12,9 +12,9 @@
 import { relative, sep } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { Server, Site } from '../site/index.js';
-import { discoverChains, type DiscoverOptions, type DiscoveredChain } from './discover.js';
-import { checkChainHealth, formatAge, type ChainHealth, type Severity } from './health.js';
-import { groupServers, type BackupServer, type RestorePoint } from './model.js';
+import { readChains, scanShare, type DiscoverOptions, type DiscoveredChain, type DiscoveryError } from './discover.js';
+import { checkChainHealth, formatAge, type HealthFinding, type Severity } from './health.js';
+import { groupServers, type BackupChain, type BackupServer, type RestorePoint } from './model.js';
 import { allowedAgeHours, backupSchedule } from './schedule.js';
 import { computeChainStats } from './stats.js';
 
@@ -158,6 +158,46 @@ function auditPoint(p: RestorePoint | undefined, now: Date): AuditPoint | undefi
   };
 }
 
+/**
+ * What the audit keeps of a chain: the model with its point and storage lists emptied (newest point, identity and
+ * settings stay), and its health summed up. RPO findings are not here: they are judged per server, over all chains.
+ */
+interface ChainDigest {
+  readonly chain: BackupChain;
+  readonly chainOk: boolean;
+  readonly findings: readonly HealthFinding[];
+  readonly points: number;
+  readonly restorablePoints: number;
+  readonly restorableWithTime: number;
+  readonly fulls: number;
+  readonly increments: number;
+  readonly newestRestorable?: RestorePoint;
+  readonly oldestRestorable?: RestorePoint;
+  readonly onShareBytes: number;
+  readonly recordedBytes: number;
+}
+
+async function digestChain(read: DiscoveredChain, now: Date): Promise<ChainDigest> {
+  const { chain } = read;
+  const health = await checkChainHealth(read, { now, rpoHours: Number.POSITIVE_INFINITY });
+  const timed = health.points.filter((p) => p.restorable && p.point.time).map((p) => p.point);
+  timed.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
+  return {
+    chain: { ...chain, points: [], storages: [] },
+    chainOk: health.chainOk,
+    findings: health.findings.filter((f) => f.code !== 'rpo-exceeded'),
+    points: chain.points.length,
+    restorablePoints: health.points.filter((p) => p.restorable).length,
+    restorableWithTime: timed.length,
+    fulls: chain.points.filter((p) => p.type === 'full').length,
+    increments: chain.points.filter((p) => p.type === 'increment').length,
+    newestRestorable: timed.at(-1),
+    oldestRestorable: timed[0],
+    onShareBytes: health.files.reduce((a, f) => a + (f.size ?? 0), 0),
+    recordedBytes: computeChainStats(chain).totalBackupSize,
+  };
+}
+
 /** The server's offset from UTC (local - UTC, minutes, to the quarter hour) from a point's two times. */
 function utcOffsetMinutes(p: RestorePoint | undefined): number {
   if (!p?.local || !p.time) return 0;
@@ -166,14 +206,14 @@ function utcOffsetMinutes(p: RestorePoint | undefined): number {
   return Math.round((local - p.time.getTime()) / 900_000) * 15;
 }
 
-async function auditServer(
+function auditServer(
   site: Site,
   server: Server,
   backup: BackupServer | undefined,
-  located: ReadonlyMap<string, DiscoveredChain>,
+  digested: ReadonlyMap<string, ChainDigest>,
   root: string,
   options: AuditOptions,
-): Promise<ServerAudit> {
+): ServerAudit {
   const now = options.now;
   const schedule = backupSchedule(site, server);
   const runsPerDay = schedule.runsPerWeek / 7;
@@ -212,46 +252,43 @@ async function auditServer(
   const allowed = allowedAgeHours(schedule, now, offset, options.graceMinutes ?? 30);
   const findings: AuditFinding[] = [];
   const chains: ChainAudit[] = [];
-  const healths: { health: ChainHealth; vbm: string }[] = [];
+  const digests: ChainDigest[] = [];
   let onShare = 0;
   let recorded = 0;
   let encrypted = false;
   let backupDays: number | undefined;
   for (const chain of backup.chains) {
-    const loc = located.get(chain.vbmPath);
-    if (!loc) continue;
+    const digest = digested.get(chain.vbmPath);
+    if (!digest) continue;
+    digests.push(digest);
     const vbm = rel(root, chain.vbmPath);
-    const health = await checkChainHealth(loc, { now, rpoHours: allowed });
-    healths.push({ health, vbm });
-    for (const f of health.findings) {
-      if (f.code === 'rpo-exceeded') continue; // judged per server below, over all chains
+    for (const f of digest.findings) {
       if (f.code === 'encrypted') {
         encrypted = true;
         continue;
       }
       findings.push({ code: f.code, severity: f.severity, message: f.message, file: f.file, chain: vbm });
     }
-    onShare += health.files.reduce((a, f) => a + (f.size ?? 0), 0);
-    recorded += computeChainStats(chain).totalBackupSize;
+    onShare += digest.onShareBytes;
+    recorded += digest.recordedBytes;
     backupDays ??= chain.retentionDays;
     chains.push({
       vbm,
       job: chain.jobName,
-      points: chain.points.length,
-      restorablePoints: health.points.filter((p) => p.restorable).length,
-      chainOk: health.chainOk,
+      points: digest.points,
+      restorablePoints: digest.restorablePoints,
+      chainOk: digest.chainOk,
       encrypted: chain.encrypted,
       newest: auditPoint(chain.newest, now),
     });
   }
 
-  const allPoints = healths.flatMap((h) => h.health.points);
-  const restorable = allPoints.filter((p) => p.restorable && p.point.time).map((p) => p.point);
-  restorable.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
-  const newestRestorable = restorable[restorable.length - 1];
-  const oldestRestorable = restorable[0];
+  const byTime = (a: RestorePoint | undefined, b: RestorePoint | undefined): number => (a?.time?.getTime() ?? 0) - (b?.time?.getTime() ?? 0);
+  const newestRestorable = digests.map((d) => d.newestRestorable).filter((p) => p !== undefined).sort(byTime).at(-1);
+  const oldestRestorable = digests.map((d) => d.oldestRestorable).filter((p) => p !== undefined).sort(byTime)[0];
+  const total = (key: 'points' | 'restorableWithTime' | 'fulls' | 'increments'): number => digests.reduce((a, d) => a + d[key], 0);
   const newest = backup.newest?.point;
-  const chainOk = healths.every((h) => h.health.chainOk);
+  const chainOk = digests.every((d) => d.chainOk);
   const ageHours = newestRestorable?.time ? (now.getTime() - newestRestorable.time.getTime()) / HOUR : undefined;
   const rpoMet = ageHours !== undefined && ageHours <= allowed;
   if (newestRestorable && !rpoMet && ageHours !== undefined) {
@@ -302,10 +339,10 @@ async function auditServer(
     newest: auditPoint(newest, now),
     newestRestorable: auditPoint(newestRestorable, now),
     points: {
-      total: allPoints.length,
-      restorable: restorable.length,
-      fulls: allPoints.filter((p) => p.point.type === 'full').length,
-      increments: allPoints.filter((p) => p.point.type === 'increment').length,
+      total: total('points'),
+      restorable: total('restorableWithTime'),
+      fulls: total('fulls'),
+      increments: total('increments'),
       oldestRestorable: auditPoint(oldestRestorable, now),
       daysCovered,
     },
@@ -320,17 +357,24 @@ async function auditServer(
 /** Audits the share at `root` against the site. Throws InputError when the share cannot be opened. */
 export async function auditShare(site: Site, root: string, options: AuditOptions): Promise<AuditReport> {
   const now = options.now;
-  const discovery = await discoverChains(root, options.discover);
-  const located = new Map(discovery.chains.map((c) => [c.chain.vbmPath, c]));
+  const scan = await scanShare(root, options.discover);
+  // Each chain is reduced to its digest as soon as it is read: a year of hourly points is ~25 MB of model per
+  // server, and holding every server's at once is what made an audit of five servers take ~1 GB.
+  const digested = new Map<string, ChainDigest>();
+  const errors: DiscoveryError[] = [];
+  for await (const read of readChains(scan, options.discover)) {
+    if ('chain' in read) digested.set(read.chain.vbmPath, await digestChain(read, now));
+    else errors.push(read);
+  }
   const catalog = groupServers(
-    discovery.chains.map((c) => c.chain),
+    [...digested.values()].map((d) => d.chain),
     site.servers.map((s) => ({ name: s.name, fqdn: s.fqdn, veeamJob: s.veeamJob })),
   );
   const bySiteName = new Map<string, BackupServer>();
   for (const b of catalog.servers) if (b.site) bySiteName.set(b.site.server.name, b);
 
   const servers: ServerAudit[] = [];
-  for (const srv of site.servers) servers.push(await auditServer(site, srv, bySiteName.get(srv.name), located, root, options));
+  for (const srv of site.servers) servers.push(auditServer(site, srv, bySiteName.get(srv.name), digested, root, options));
 
   const unknown: UnknownBackup[] = catalog.unknown.map((b) => ({
     name: b.name,
@@ -338,9 +382,9 @@ export async function auditShare(site: Site, root: string, options: AuditOptions
     jobs: [...new Set(b.chains.map((c) => c.jobName).filter((j): j is string => !!j))],
     chains: b.chains.map((c) => rel(root, c.vbmPath)),
     newest: auditPoint(b.newest?.point, now),
-    points: b.chains.reduce((a, c) => a + c.points.length, 0),
+    points: b.chains.reduce((a, c) => a + (digested.get(c.vbmPath)?.points ?? 0), 0),
   }));
-  const unreadable = discovery.errors.map((e) => ({ file: rel(root, e.file), message: e.message }));
+  const unreadable = errors.map((e) => ({ file: rel(root, e.file), message: e.message }));
 
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -357,7 +401,7 @@ export async function auditShare(site: Site, root: string, options: AuditOptions
       `backups of ${u.name}${u.fqdn ? ` (${u.fqdn})` : ''} are on the share but site.yaml does not list that server (job ${u.jobs.map((j) => `"${j}"`).join(', ') || 'unknown'}); add it, or fix the veeamJob of the server it belongs to`,
     );
   }
-  if (discovery.truncated) warnings.push('the share is larger than the audit searches; some backups may not have been seen');
+  if (scan.truncated) warnings.push('the share is larger than the audit searches; some backups may not have been seen');
 
   const count = (st: ServerStatus): number => servers.filter((s) => s.status === st).length;
   const ok = servers.every((s) => s.ok) && unreadable.length === 0;

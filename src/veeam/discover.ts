@@ -188,21 +188,33 @@ export function resolveStorages(chain: BackupChain, scan: Pick<ShareScan, 'files
   return out;
 }
 
+/**
+ * Reads the chains of a scanned share one at a time, so a caller that reduces each chain to what it needs holds one
+ * chain's model at a time rather than all of them. A damaged .vbm is yielded as an error, not thrown.
+ */
+export async function* readChains(scan: ShareScan, options: DiscoverOptions = {}): AsyncGenerator<DiscoveredChain | DiscoveryError> {
+  const scratch = new ReadBuffer();
+  for (const file of scan.vbmFiles) {
+    let chain: BackupChain;
+    try {
+      chain = buildChain(await readVbm(file, { limits: options.limits, scratch }), file);
+    } catch (err) {
+      if (err instanceof LifeboatError) yield { file, message: err.message, hint: err.hint };
+      else yield { file, message: `"${file}" cannot be read: ${err instanceof Error ? err.message : String(err)}` };
+      continue;
+    }
+    yield { chain, locations: resolveStorages(chain, scan) };
+  }
+}
+
 /** Finds and reads every chain on the share. A damaged .vbm is reported in `errors`, not thrown. */
 export async function discoverChains(root: string, options: DiscoverOptions = {}): Promise<Discovery> {
   const scan = await scanShare(root, options);
   const chains: DiscoveredChain[] = [];
   const errors: DiscoveryError[] = [];
-  const scratch = new ReadBuffer();
-  for (const file of scan.vbmFiles) {
-    try {
-      const vbm = await readVbm(file, { limits: options.limits, scratch });
-      const chain = buildChain(vbm, file);
-      chains.push({ chain, locations: resolveStorages(chain, scan) });
-    } catch (err) {
-      if (err instanceof LifeboatError) errors.push({ file, message: err.message, hint: err.hint });
-      else errors.push({ file, message: `"${file}" cannot be read: ${err instanceof Error ? err.message : String(err)}` });
-    }
+  for await (const read of readChains(scan, options)) {
+    if ('chain' in read) chains.push(read);
+    else errors.push(read);
   }
   return { root, chains, errors, skipped: scan.skipped, truncated: scan.truncated };
 }
