@@ -27,10 +27,10 @@ export interface WimBackend {
   /** Boot index from the WIM header (wimlib-imagex info); a single image without a boot index counts as 1. */
   bootIndex(wim: string): Promise<number>;
   /**
-   * A file's bytes from an image, or undefined when it does not exist. Bounded: larger than {@link MAX_READ_BYTES}
-   * is an InputError. Paths are matched case-insensitively, as Windows does.
+   * A file's bytes from an image, or undefined when it does not exist. Bounded: larger than `maxBytes` (default
+   * {@link MAX_READ_BYTES}) is an InputError. Paths are matched case-insensitively, as Windows does.
    */
-  readFile(wim: string, index: number, path: string): Promise<Buffer | undefined>;
+  readFile(wim: string, index: number, path: string, maxBytes?: number): Promise<Buffer | undefined>;
   /** Adds or replaces files in the image in place, in one operation (`wim` is a copy the caller owns). */
   addFiles(wim: string, index: number, files: WimFileToAdd[]): Promise<void>;
 }
@@ -53,8 +53,8 @@ export function withLogging(inner: WimBackend, log: (line: string) => void): Wim
     name: inner.name,
     available: () => timed('available', () => inner.available(), (v) => (v ? 'yes' : 'no')),
     bootIndex: (wim) => timed(`boot index of ${wim}`, () => inner.bootIndex(wim), (v) => String(v)),
-    readFile: (wim, index, path) =>
-      timed(`read ${path} from ${wim} #${index}`, () => inner.readFile(wim, index, path), (v) =>
+    readFile: (wim, index, path, maxBytes) =>
+      timed(`read ${path} from ${wim} #${index}`, () => inner.readFile(wim, index, path, maxBytes), (v) =>
         v === undefined ? 'not present' : `${v.length} bytes`),
     addFiles: (wim, index, files) =>
       timed(

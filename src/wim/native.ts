@@ -50,8 +50,8 @@ export class NativeWimBackend implements WimBackend {
     }
   }
 
-  readFile(wim: string, index: number, path: string): Promise<Buffer | undefined> {
-    return readWimFile(resolve(wim), index, path);
+  readFile(wim: string, index: number, path: string, maxBytes?: number): Promise<Buffer | undefined> {
+    return readWimFile(resolve(wim), index, path, maxBytes);
   }
 
   async addFiles(wim: string, index: number, files: WimFileToAdd[]): Promise<void> {

@@ -7,14 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WimArchive } from '../../src/wim/engine/archive.js';
 import { dataHash, isDirectory, type Dentry } from '../../src/wim/engine/metadata.js';
 import { readWimHeader } from '../../src/wim/header.js';
 import { readWimFile } from '../../src/wim/native.js';
+import { installAutostart, inspectBootWim } from '../../src/wim/autostart.js';
+import { NativeWimBackend } from '../../src/wim/native.js';
+import { LAUNCH_CMD } from '../../src/wim/overlay.js';
+import { InputError } from '../../src/errors.js';
 import { LIFEBOAT_BIN, lifeboat } from '../helpers/cli.js';
+import { buildHive } from '../helpers/regf.js';
 import { hasCommand, mkTempDir, pseudoRandomBytes, removeTempDir, runChecked } from '../helpers/tools.js';
 import { extractImage, makeTestWim, readTree, sameInode } from '../helpers/wim-trees.js';
 
@@ -183,6 +188,48 @@ describe('wim engine: WIMs made by wimlib-imagex, read and updated by ours, chec
     assert.match(log, /Verifying integrity/);
     assert.equal((await runChecked('wimlib-imagex', ['dir', wim, '2'])).stdout, listing);
     assert.equal(await readWimFile(wim, 2, '/big.bin'), undefined);
+  });
+});
+
+describe('wim engine: the base check finds Veeam through winpeshl.ini, startnet.cmd or SYSTEM\\Setup\\CmdLine', { skip }, () => {
+  it('reads startnet.cmd and the SYSTEM hive from the boot image when winpeshl.ini names no Veeam program', async () => {
+    const dir = await mkTempDir('wim base check');
+    try {
+      const backend = new NativeWimBackend();
+      const make = async (name: string, files: Record<string, string | Buffer>): Promise<string> => {
+        const root = join(dir, name);
+        for (const [p, data] of Object.entries(files)) {
+          await mkdir(join(root, ...p.split('/').slice(0, -1)), { recursive: true });
+          await writeFile(join(root, ...p.split('/')), data);
+        }
+        const wim = join(dir, `${name}.wim`);
+        await runChecked('wimlib-imagex', ['capture', root, wim, 'PE', '--boot', '--compress=LZX']);
+        return wim;
+      };
+      const startnet = await make('startnet', { 'Windows/System32/startnet.cmd': 'wpeinit\r\nX:\\VeeamRecovery\\Veeam.Endpoint.Recovery.exe\r\n' });
+      const s = await inspectBootWim(backend, startnet);
+      assert.equal(s.veeam, true);
+      assert.equal(s.veeamVia, 'startnet.cmd');
+      assert.equal(s.original.form, 'none');
+
+      const hive = buildHive('Setup', { CmdLine: 'X:\\VeeamRecovery\\Veeam.Endpoint.Recovery.exe' });
+      const cmdline = await make('cmdline', { 'Windows/System32/config/SYSTEM': hive, 'Windows/System32/startnet.cmd': 'wpeinit\r\n' });
+      const c = await inspectBootWim(backend, cmdline);
+      assert.equal(c.veeam, true);
+      assert.equal(c.veeamVia, 'Setup\\CmdLine');
+      // winpeshl.exe never runs on such media: the autostart is refused rather than silently useless.
+      await assert.rejects(installAutostart(backend, cmdline, { launcherSource: LAUNCH_CMD }), (e: unknown) =>
+        e instanceof InputError && /Setup\\CmdLine\) instead of winpeshl\.exe/.test(e.message) && /--no-autostart/.test(e.hint ?? ''));
+
+      const normal = await make('normal', { 'Windows/System32/config/SYSTEM': buildHive('Setup', { CmdLine: 'winpeshl.exe' }), 'Windows/System32/startnet.cmd': 'wpeinit\r\n' });
+      const n = await inspectBootWim(backend, normal);
+      assert.equal(n.veeam, false);
+      assert.equal(n.cmdLine, undefined);
+      await installAutostart(backend, normal, { launcherSource: LAUNCH_CMD });
+      await runChecked('wimlib-imagex', ['verify', normal]);
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 });
 
