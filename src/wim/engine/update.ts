@@ -141,8 +141,9 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
     let at = oldSize;
     const newBlobs = new Map<string, BlobEntry>();
     const result: UpdateResult = { index: plan.index, added: [], removed: plan.remove.map(toImagePath), appendedBytes: 0, integrity: false };
-    for (const [i, a] of adds.entries()) {
-      opts.onProgress?.('adding files', i, adds.length);
+    const totalBytes = (await Promise.all(adds.map((a) => stat(a.source)))).reduce((n, st) => n + st.size, 0);
+    let doneBytes = 0;
+    for (const a of adds) {
       const { hash, size } = await hashFile(a.source);
       const key = hash.toString('hex');
       const stored = size > 0 && !wim.blob(hash) && !newBlobs.has(key);
@@ -154,6 +155,8 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
       }
       addFile(image.root, a.segments, size > 0 ? hash : undefined, time, a.target);
       result.added.push({ target: a.target, bytes: size, sha1: key, stored });
+      doneBytes += size;
+      opts.onProgress?.('adding files', doneBytes, totalBytes);
     }
 
     // Reference counts: the old ones, changed by what this image now refers to.
