@@ -44,7 +44,8 @@ export class WimArchive {
     readonly xml: string,
   ) {}
 
-  private readonly byHash = new Map<string, BlobEntry>();
+  /** File data blobs by the first 6 bytes of their SHA-1 (a number: no string per entry), built on first use. */
+  private byHash?: Map<number, BlobEntry[]>;
 
   /** Opens and checks a WIM; the caller closes it. Damaged or unsupported: InputError naming the file. */
   static async open(path: string, mode: 'r' | 'r+' = 'r'): Promise<WimArchive> {
@@ -81,7 +82,7 @@ export class WimArchive {
         reshdr: parseReshdr(table, off, 'blob table entry'),
         partNumber: table.readUInt16LE(off + 24),
         refCount: table.readUInt32LE(off + 26),
-        hash: Buffer.from(table.subarray(off + 30, off + 50)),
+        hash: table.subarray(off + 30, off + 50),
       };
       if (e.reshdr.flags & RESHDR_FLAG_SOLID) {
         throw new InputError(`${path}: holds solid (LZMS) resources, as ESD files do; only ordinary WIMs (LZX, XPRESS or none) are supported`,
@@ -95,9 +96,7 @@ export class WimArchive {
     }
     const xmlBytes = await readResource(readAt, header.xml, opts('XML data', MAX_XML));
     const xml = decodeXml(xmlBytes);
-    const a = new WimArchive(path, fh, fileSize, header, compression, blobs, images, xml);
-    for (const b of blobs) if (!(b.reshdr.flags & RESHDR_FLAG_METADATA)) a.byHash.set(hex(b.hash), b);
-    return a;
+    return new WimArchive(path, fh, fileSize, header, compression, blobs, images, xml);
   }
 
   async close(): Promise<void> {
@@ -109,7 +108,17 @@ export class WimArchive {
   }
 
   blob(hash: Buffer): BlobEntry | undefined {
-    return this.byHash.get(hex(hash));
+    if (!this.byHash) {
+      this.byHash = new Map();
+      for (const b of this.blobs) {
+        if (b.reshdr.flags & RESHDR_FLAG_METADATA) continue;
+        const k = b.hash.readUIntLE(0, 6);
+        const list = this.byHash.get(k);
+        if (list) list.push(b);
+        else this.byHash.set(k, [b]);
+      }
+    }
+    return this.byHash.get(hash.readUIntLE(0, 6))?.find((b) => b.hash.equals(hash));
   }
 
   /** Reads a resource whole, its SHA-1 checked against `hash` when given. */

@@ -14,7 +14,7 @@ export interface HuffmanTable {
 }
 
 /** Builds the decoding table for `lengths` (one per symbol, 0 = unused, at most `maxLen`). */
-export function buildHuffmanTable(lengths: Uint8Array, maxLen: number, what: string): HuffmanTable {
+export function buildHuffmanTable(lengths: Uint8Array, maxLen: number, what: string, scratch?: Uint16Array): HuffmanTable {
   const count = new Uint16Array(maxLen + 1);
   let longest = 0;
   for (let s = 0; s < lengths.length; s++) {
@@ -25,7 +25,8 @@ export function buildHuffmanTable(lengths: Uint8Array, maxLen: number, what: str
       if (l > longest) longest = l;
     }
   }
-  const entries = new Uint16Array(1 << longest);
+  // A caller decoding many blocks passes one scratch array (2^maxLen entries) to spare the garbage collector.
+  const entries = scratch && scratch.length >= 1 << longest ? scratch.subarray(0, 1 << longest).fill(0) : new Uint16Array(1 << longest);
   if (longest === 0) return { bits: 0, entries };
   // Kraft sum: more codes than the lengths allow means the lengths are garbage.
   let room = 1;

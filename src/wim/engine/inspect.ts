@@ -64,7 +64,7 @@ export async function inspectWim(path: string, opts: { filesOf?: number } = {}):
               bytes: isDirectory(c) ? 0 : sizeOf(c),
               attributes: c.raw.readUInt32LE(0x08),
               ...(named.length ? { streams: named } : {}),
-              ...(g !== 0n ? { hardLinkGroup: g.toString(16) } : {}),
+              ...(g !== '' ? { hardLinkGroup: g } : {}),
             });
             if (isDirectory(c)) visit(c, p);
           }

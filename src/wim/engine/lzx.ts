@@ -39,8 +39,8 @@ function offsetSlots(order: number): number {
 }
 
 class BitReader {
-  private buf = 0;
-  private count = 0;
+  buf = 0;
+  count = 0;
   pos: number;
   constructor(private readonly input: Uint8Array, start = 0) {
     this.pos = start;
@@ -127,6 +127,9 @@ function undoE8(out: Uint8Array): void {
   }
 }
 
+/** Table space reused by every block of every chunk (decoding is synchronous, so one set is enough). */
+const scratch = { main: new Uint16Array(1 << MAX_CODE_LEN), len: new Uint16Array(1 << MAX_CODE_LEN) };
+
 /**
  * Decompresses one chunk into exactly `outSize` bytes. `windowOrder` is log2 of the WIM's chunk size (15..21).
  * Throws WimFormatError on damaged input; work is bounded by `outSize` and the input length.
@@ -167,19 +170,48 @@ export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 
     }
     readLengths(r, mainLens, 0, NUM_CHARS);
     readLengths(r, mainLens, NUM_CHARS, numMain);
-    const main = buildHuffmanTable(mainLens, MAX_CODE_LEN, 'LZX main code');
+    const main = buildHuffmanTable(mainLens, MAX_CODE_LEN, 'LZX main code', scratch.main);
     readLengths(r, lenLens, 0, LEN_SYMBOLS);
-    const lenTable = buildHuffmanTable(lenLens, MAX_CODE_LEN, 'LZX length code');
+    const lenTable = buildHuffmanTable(lenLens, MAX_CODE_LEN, 'LZX length code', scratch.len);
 
+    // The hot loop keeps the bit reader's state in locals (much faster than method calls, even before the JIT).
+    if (main.bits === 0) throw new WimFormatError('LZX: main code is empty but the block has data');
+    const inLen = input.length;
+    const mainEntries = main.entries, mainBits = main.bits, mainMask = (1 << mainBits) - 1;
+    const lenEntries = lenTable.entries, lenBits = lenTable.bits, lenMask = (1 << lenBits) - 1;
+    let buf = r.buf, count = r.count, pos = r.pos;
     while (o < blockEnd) {
-      const sym = r.symbol(main, 'main');
+      if (count < 17) {
+        while (count <= 16) {
+          buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
+          pos += 2;
+          count += 16;
+        }
+      }
+      let e = mainEntries[(buf >>> (count - mainBits)) & mainMask]!;
+      if (e === 0) throw new WimFormatError('LZX: invalid main code');
+      count -= e & 31;
+      const sym = e >> 5;
       if (sym < NUM_CHARS) {
         out[o++] = sym;
         continue;
       }
       const m = sym - NUM_CHARS;
       let length = (m & 7) + 2;
-      if ((m & 7) === 7) length += r.symbol(lenTable, 'length');
+      if ((m & 7) === 7) {
+        if (count < 17) {
+          while (count <= 16) {
+            buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
+            pos += 2;
+            count += 16;
+          }
+        }
+        if (lenBits === 0) throw new WimFormatError('LZX: length code is empty but a symbol is needed');
+        e = lenEntries[(buf >>> (count - lenBits)) & lenMask]!;
+        if (e === 0) throw new WimFormatError('LZX: invalid length code');
+        count -= e & 31;
+        length += e >> 5;
+      }
       const slot = m >> 3;
       let offset: number;
       if (slot === 0) {
@@ -190,22 +222,25 @@ export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 
         offset = r2; r2 = r0; r0 = offset;
       } else {
         const extra = EXTRA_BITS[slot]!;
+        r.buf = buf; r.count = count; r.pos = pos;
         let v: number;
         if (aligned && extra >= 3) {
           v = (r.bits(extra - 3) << 3) + r.symbol(aligned, 'aligned offset');
         } else {
           v = r.bits(extra);
         }
+        buf = r.buf; count = r.count; pos = r.pos;
         offset = SLOT_BASE[slot]! + v - 2;
         r2 = r1; r1 = r0; r0 = offset;
       }
       if (offset > o || offset === 0) throw new WimFormatError(`LZX: a match reaches ${offset} bytes back from position ${o}`);
       if (length > blockEnd - o) throw new WimFormatError('LZX: a match runs past the end of its block');
+      if (pos > inLen + 4) throw new WimFormatError('LZX: chunk ends before its data');
       let src = o - offset;
       const stop = o + length;
       while (o < stop) out[o++] = out[src++]!;
-      if (r.overrun()) throw new WimFormatError('LZX: chunk ends before its data');
     }
+    r.buf = buf; r.count = count; r.pos = pos;
     if (r.overrun()) throw new WimFormatError('LZX: chunk ends before its data');
   }
   undoE8(out);

@@ -5,6 +5,7 @@
  * New dentries (added files and folders) are built here.
  */
 import { createHash } from 'node:crypto';
+import { writeU64 } from './resource.js';
 import { type Dentry, DENTRY_FIXED, ATTR_DIRECTORY, ATTR_REPARSE_POINT, isDirectory } from './metadata.js';
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -22,7 +23,7 @@ export function newDentry(name: string, attributes: number, hash: Buffer | undef
   const nameBytes = Buffer.from(name, 'utf16le');
   const length = align8(DENTRY_FIXED + nameBytes.length + 2);
   const raw = Buffer.alloc(length);
-  raw.writeBigUInt64LE(BigInt(length), 0x00);
+  writeU64(raw, length, 0x00);
   raw.writeUInt32LE(attributes, 0x08);
   raw.writeInt32LE(-1, 0x0c);
   raw.writeBigUInt64LE(time, 0x28);
@@ -47,7 +48,7 @@ export function replacedDentry(old: Dentry, hash: Buffer | undefined, time: bigi
   if (hash) hash.copy(raw, 0x40);
   raw.writeBigUInt64LE(time, 0x30);
   raw.writeBigUInt64LE(time, 0x38);
-  if (!(raw.readUInt32LE(0x08) & ATTR_REPARSE_POINT)) raw.writeBigUInt64LE(0n, 0x58);
+  if (!(raw.readUInt32LE(0x08) & ATTR_REPARSE_POINT)) raw.fill(0, 0x58, 0x60);
   const streams = old.streams.filter((s) => s.name !== '');
   raw.writeUInt16LE(streams.length, 0x60);
   return { raw, name: old.name, streams };
@@ -76,7 +77,7 @@ export function writeMetadata(security: Buffer, root: Dentry): Buffer {
   let w = security.length;
   const put = (d: Dentry): void => {
     d.raw.copy(out, w);
-    out.writeBigUInt64LE(BigInt(subdir.get(d) ?? 0), w + 0x10);
+    writeU64(out, subdir.get(d) ?? 0, w + 0x10);
     w += d.raw.length;
     for (const s of d.streams) {
       s.raw.copy(out, w);

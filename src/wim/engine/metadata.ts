@@ -11,6 +11,7 @@
  * 0x24 name bytes, 0x26 name. A child list ends with 8 zero bytes.
  */
 import { WimFormatError } from './errors.js';
+import { u64 } from './resource.js';
 
 export const DENTRY_FIXED = 0x66;
 export const STREAM_FIXED = 0x26;
@@ -48,13 +49,23 @@ export const attributes = (d: Dentry): number => d.raw.readUInt32LE(0x08);
 export const isDirectory = (d: Dentry): boolean => (attributes(d) & ATTR_DIRECTORY) !== 0;
 export const isReparsePoint = (d: Dentry): boolean => (attributes(d) & ATTR_REPARSE_POINT) !== 0;
 export const defaultHash = (d: Dentry): Buffer => d.raw.subarray(0x40, 0x54);
-export const hardLinkGroup = (d: Dentry): bigint => (isReparsePoint(d) ? 0n : d.raw.readBigUInt64LE(0x58));
+/** The hard link group id as a hex string, '' for none (a reparse point has its tag there instead). */
+export const hardLinkGroup = (d: Dentry): string =>
+  isReparsePoint(d) || (d.raw.readUInt32LE(0x58) === 0 && d.raw.readUInt32LE(0x5c) === 0) ? '' : d.raw.toString('hex', 0x58, 0x60);
 export const securityId = (d: Dentry): number => d.raw.readInt32LE(0x0c);
 export const isZeroHash = (h: Buffer): boolean => h.equals(ZERO_HASH);
+/** The default stream's hash is all zero (checked in place: no Buffer made per dentry). */
+const zeroDefaultHash = (d: Dentry): boolean => {
+  const r = d.raw;
+  return (r.readUInt32LE(0x40) | r.readUInt32LE(0x44) | r.readUInt32LE(0x48) | r.readUInt32LE(0x4c) | r.readUInt32LE(0x50)) === 0;
+};
+/** Shared by every dentry without extra streams (never changed in place). */
+const NO_STREAMS: StreamEntry[] = [];
 
 /** The hash of the file's data (unnamed stream), or undefined for an empty file. */
 export function dataHash(d: Dentry): Buffer | undefined {
-  if (!isReparsePoint(d) && !isZeroHash(defaultHash(d))) return defaultHash(d);
+  if (!isReparsePoint(d) && !zeroDefaultHash(d)) return defaultHash(d);
+  if (d.streams.length === 0) return undefined;
   const unnamed = d.streams.find((s) => s.name === '' && !isZeroHash(s.hash));
   return unnamed?.hash;
 }
@@ -62,7 +73,7 @@ export function dataHash(d: Dentry): Buffer | undefined {
 /** Every blob hash this dentry refers to (default stream and extra streams), one entry per reference. */
 export function referencedHashes(d: Dentry): Buffer[] {
   const out: Buffer[] = [];
-  if (!isZeroHash(defaultHash(d))) out.push(defaultHash(d));
+  if (!zeroDefaultHash(d)) out.push(defaultHash(d));
   for (const s of d.streams) if (!isZeroHash(s.hash)) out.push(s.hash);
   return out;
 }
@@ -81,7 +92,7 @@ interface ParseState {
 function readDentry(st: ParseState, off: number): { d: Dentry; next: number; subdir: number } | undefined {
   const b = st.buf;
   if (off + 8 > b.length) throw new WimFormatError(`metadata: directory entry at ${off} runs past the end`);
-  const length = Number(b.readBigUInt64LE(off));
+  const length = u64(b, off, 'metadata: directory entry length');
   if (length === 0) return undefined;
   if (length < DENTRY_FIXED || off + length > b.length) {
     throw new WimFormatError(`metadata: directory entry at ${off} has an impossible length ${length}`);
@@ -97,10 +108,10 @@ function readDentry(st: ParseState, off: number): { d: Dentry; next: number; sub
   if (ownEnd > b.length) throw new WimFormatError(`metadata: directory entry at ${off} runs past the end`);
   const raw = b.subarray(off, ownEnd);
   let p = ownEnd;
-  const streams: StreamEntry[] = [];
+  const streams: StreamEntry[] = numStreams === 0 ? NO_STREAMS : [];
   for (let i = 0; i < numStreams; i++) {
     if (p + STREAM_FIXED > b.length) throw new WimFormatError(`metadata: stream entry at ${p} runs past the end`);
-    const slen = Number(b.readBigUInt64LE(p));
+    const slen = u64(b, p, 'metadata: stream entry length');
     const snameBytes = b.readUInt16LE(p + 0x24);
     if (slen < STREAM_FIXED || p + align8(slen) > b.length || STREAM_FIXED + snameBytes > slen || snameBytes % 2) {
       throw new WimFormatError(`metadata: stream entry at ${p} has an impossible length`);
@@ -110,7 +121,7 @@ function readDentry(st: ParseState, off: number): { d: Dentry; next: number; sub
     p += align8(slen);
   }
   if (++st.count > b.length / 8) throw new WimFormatError('metadata: more directory entries than its size allows');
-  return { d: { raw, name, streams }, next: p, subdir: Number(b.readBigUInt64LE(off + 0x10)) };
+  return { d: { raw, name, streams }, next: p, subdir: u64(b, off + 0x10, 'metadata: child list offset') };
 }
 
 function readChildren(st: ParseState, dir: Dentry, subdir: number, depth: number): void {

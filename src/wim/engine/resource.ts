@@ -29,10 +29,17 @@ export type Compression = 'none' | 'xpress' | 'lzx';
 /** Where to read a resource's bytes from: a positional read of the WIM file. */
 export type ReadAt = (position: number, length: number) => Promise<Buffer>;
 
-function u64(b: Buffer, off: number, what: string): number {
-  const v = b.readBigUInt64LE(off);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new WimFormatError(`${what}: value ${v} is out of range`);
-  return Number(v);
+/** A little-endian 64-bit count or offset (read as two halves: no BigInt on the hot path); beyond 2^53: damaged. */
+export function u64(b: Buffer, off: number, what: string): number {
+  const high = b.readUInt32LE(off + 4);
+  if (high >= 0x20_0000) throw new WimFormatError(`${what}: value at ${off} is out of range`);
+  return high * 0x1_0000_0000 + b.readUInt32LE(off);
+}
+
+/** Writes a 64-bit count or offset (at most 2^53). */
+export function writeU64(b: Buffer, value: number, off: number): void {
+  b.writeUInt32LE(value % 0x1_0000_0000, off);
+  b.writeUInt32LE(Math.floor(value / 0x1_0000_0000), off + 4);
 }
 
 export function parseReshdr(b: Buffer, off: number, what: string): ResourceHeader {
@@ -52,8 +59,8 @@ export function writeReshdr(b: Buffer, off: number, r: ResourceHeader): void {
   b.writeUInt16LE(high & 0xffff, off + 4);
   b[off + 6] = (high >> 16) & 0xff;
   b[off + 7] = r.flags;
-  b.writeBigUInt64LE(BigInt(r.offset), off + 8);
-  b.writeBigUInt64LE(BigInt(r.originalSize), off + 16);
+  writeU64(b, r.offset, off + 8);
+  writeU64(b, r.originalSize, off + 16);
 }
 
 export const EMPTY_RESHDR: ResourceHeader = { sizeInWim: 0, flags: 0, offset: 0, originalSize: 0 };
@@ -95,7 +102,7 @@ export async function readResource(readAt: ReadAt, r: ResourceHeader, o: Resourc
   const dataSize = r.sizeInWim - tableSize;
   const starts: number[] = [0];
   for (let i = 0; i < n - 1; i++) {
-    const v = entry === 4 ? raw.readUInt32LE(i * 4) : Number(raw.readBigUInt64LE(i * 8));
+    const v = entry === 4 ? raw.readUInt32LE(i * 4) : u64(raw, i * 8, o.what);
     if (v < starts[i]! || v > dataSize) throw new WimFormatError(`${o.what}: chunk table entry ${i + 1} is out of order or out of range`);
     starts.push(v);
   }

@@ -23,8 +23,18 @@ function insertSorted(dir: Dentry, d: Dentry): void {
   list.splice(i, 0, d);
 }
 
+/** Change of each blob's reference count (hex SHA-1 -> +n/-n) made by the edits, one per dentry and stream. */
+export type RefDelta = Map<string, number>;
+
+function count(delta: RefDelta, d: Dentry, sign: 1 | -1): void {
+  for (const h of referencedHashes(d)) {
+    const k = h.toString('hex');
+    delta.set(k, (delta.get(k) ?? 0) + sign);
+  }
+}
+
 /** Puts a file with data `hash` (undefined: empty) at `segments`, creating folders; replaces an existing file. */
-export function addFile(root: Dentry, segments: readonly string[], hash: Buffer | undefined, time: bigint, shown: string): void {
+export function addFile(root: Dentry, segments: readonly string[], hash: Buffer | undefined, time: bigint, shown: string, delta: RefDelta): void {
   let dir = root;
   for (const seg of segments.slice(0, -1)) {
     let next = childOf(dir, seg);
@@ -39,17 +49,22 @@ export function addFile(root: Dentry, segments: readonly string[], hash: Buffer 
   const name = segments[segments.length - 1]!;
   const existing = childOf(dir, name);
   if (!existing) {
-    insertSorted(dir, newDentry(name, ATTR_ARCHIVE, hash, time));
+    const d = newDentry(name, ATTR_ARCHIVE, hash, time);
+    insertSorted(dir, d);
+    count(delta, d, 1);
     return;
   }
   if (isDirectory(existing)) throw new InputError(`${shown}: is a folder in the image; only files can be replaced`);
   if (isReparsePoint(existing)) throw new InputError(`${shown}: is a link (reparse point) in the image; it is left alone`);
   const list = dir.children!;
-  list[list.indexOf(existing)] = replacedDentry(existing, hash, time);
+  const replaced = replacedDentry(existing, hash, time);
+  list[list.indexOf(existing)] = replaced;
+  count(delta, existing, -1);
+  count(delta, replaced, 1);
 }
 
 /** Removes the file or folder (with everything in it) at `segments`. */
-export function removePath(root: Dentry, segments: readonly string[], shown: string): void {
+export function removePath(root: Dentry, segments: readonly string[], shown: string, delta: RefDelta): void {
   let dir = root;
   for (const seg of segments.slice(0, -1)) {
     const next = childOf(dir, seg);
@@ -59,18 +74,7 @@ export function removePath(root: Dentry, segments: readonly string[], shown: str
   const target = childOf(dir, segments[segments.length - 1]!);
   if (!target) throw new InputError(`${shown}: not in the image (nothing to remove)`);
   dir.children!.splice(dir.children!.indexOf(target), 1);
-}
-
-/** How many references the tree holds to each blob (hex SHA-1 -> count), one per dentry and stream. */
-export function countReferences(root: Dentry): Map<string, number> {
-  const refs = new Map<string, number>();
-  for (const d of walk(root)) {
-    for (const h of referencedHashes(d)) {
-      const k = h.toString('hex');
-      refs.set(k, (refs.get(k) ?? 0) + 1);
-    }
-  }
-  return refs;
+  for (const d of walk(target)) count(delta, d, -1);
 }
 
 /**
@@ -79,7 +83,7 @@ export function countReferences(root: Dentry): Map<string, number> {
  */
 export function imageStats(root: Dentry, sizeOf: (hash: Buffer) => number): ImageStats {
   const s: ImageStats = { dirCount: 0, fileCount: 0, totalBytes: 0, hardLinkBytes: 0 };
-  const seenGroups = new Set<bigint>();
+  const seenGroups = new Set<string>();
   for (const d of walk(root)) {
     if (isDirectory(d)) {
       s.dirCount++;
@@ -90,7 +94,7 @@ export function imageStats(root: Dentry, sizeOf: (hash: Buffer) => number): Imag
     const size = h ? sizeOf(h) : 0;
     s.totalBytes += size;
     const g = hardLinkGroup(d);
-    if (g !== 0n) {
+    if (g !== '') {
       if (seenGroups.has(g)) s.hardLinkBytes += size;
       else seenGroups.add(g);
     }

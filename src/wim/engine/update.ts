@@ -18,7 +18,7 @@ import { BLOB_ENTRY_SIZE, type BlobEntry, WimArchive, asInputError } from './arc
 import { INTEGRITY_CHUNK, buildIntegrityTable } from './integrity.js';
 import { sha1, toFiletime, writeMetadata } from './metadata-write.js';
 import { RESHDR_FLAG_METADATA, type ResourceHeader, writeReshdr } from './resource.js';
-import { addFile, countReferences, imageStats, removePath } from './tree-edit.js';
+import { type RefDelta, addFile, imageStats, removePath } from './tree-edit.js';
 import { encodeXml, updateXml } from './xml.js';
 
 export interface UpdatePlan {
@@ -134,9 +134,8 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
     if (h.flags & 0x4) throw new InputError(`${path}: the WIM is marked read-only in its header`);
     const image = await wim.image(plan.index);
     const time = toFiletime(opts.now ?? Date.now());
-    const before = countReferences(image.root);
-
-    for (const r of plan.remove) removePath(image.root, toImagePath(r).split('/').slice(1), toImagePath(r));
+    const delta: RefDelta = new Map();
+    for (const r of plan.remove) removePath(image.root, toImagePath(r).split('/').slice(1), toImagePath(r), delta);
     const fh = wim.handle;
     let at = oldSize;
     const newBlobs = new Map<string, BlobEntry>();
@@ -153,17 +152,13 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
         newBlobs.set(key, { reshdr: { sizeInWim: size, flags: 0, offset: at, originalSize: size }, partNumber: 1, refCount: 0, hash });
         at += size;
       }
-      addFile(image.root, a.segments, size > 0 ? hash : undefined, time, a.target);
+      addFile(image.root, a.segments, size > 0 ? hash : undefined, time, a.target, delta);
       result.added.push({ target: a.target, bytes: size, sha1: key, stored });
       doneBytes += size;
       opts.onProgress?.('adding files', doneBytes, totalBytes);
     }
 
-    // Reference counts: the old ones, changed by what this image now refers to.
-    const after = countReferences(image.root);
-    const delta = new Map<string, number>();
-    for (const [k, n] of after) delta.set(k, n - (before.get(k) ?? 0));
-    for (const [k, n] of before) if (!after.has(k)) delta.set(k, -n);
+    // Reference counts: the old ones, changed by what the edits added and removed (`delta`).
 
     const meta = writeMetadata(image.security, image.root);
     appended = true;
