@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { WimBackend, WimFileToAdd } from './backend.js';
 import { MAX_READ_BYTES } from './exec.js';
-import { checkImageIndex, effectiveBootIndex } from './header.js';
+import { checkImageIndex, effectiveBootIndex, readWimHeader } from './header.js';
 import { toImagePath } from './image-path.js';
 import { WimArchive } from './engine/archive.js';
 import { dataHash, isDirectory, isReparsePoint, lookup } from './engine/metadata.js';
@@ -41,13 +41,10 @@ export class NativeWimBackend implements WimBackend {
     return true;
   }
 
+  /** From the header alone (the rest of the WIM is checked by the read that always follows). */
   async bootIndex(wim: string): Promise<number> {
-    const a = await WimArchive.open(resolve(wim));
-    try {
-      return effectiveBootIndex(a.header, a.path);
-    } finally {
-      await a.close();
-    }
+    const abs = resolve(wim);
+    return effectiveBootIndex(await readWimHeader(abs), abs);
   }
 
   readFile(wim: string, index: number, path: string, maxBytes?: number): Promise<Buffer | undefined> {
