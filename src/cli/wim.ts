@@ -65,6 +65,7 @@ export function registerWim(program: Command): void {
       'New data and the image\'s new directory tree are written after the old end of the file, then a new blob',
       'table, XML and (when the WIM had one) integrity table; the header is rewritten last. Interrupted, the WIM',
       'stays as it was. Paths in the image use / or \\ and are matched case-insensitively, as Windows does.',
+      'Every --remove is applied before the --add options; a replaced file keeps its name, attributes and security.',
       'Example:',
       '  lifeboat wim update boot.wim --image 2 --add launch.cmd=/lifeboat/launch.cmd \\',
       '    --add winpeshl.ini=/Windows/System32/winpeshl.ini',

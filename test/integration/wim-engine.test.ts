@@ -86,6 +86,20 @@ describe('wim engine: WIMs made by wimlib-imagex, read and updated by ours, chec
       // Reader: every file of every image as wimlib extracts it.
       for (const i of [1, 2, 3]) assertSameTree(await readAllWithEngine(wim, i), trees[i - 1]!, `image ${i} read by our engine`);
 
+      // `wim inspect --json`: what the header and the XML say, and the files of one image.
+      const ins = await lifeboat(['wim', 'inspect', wim, '--json', '--image', '3']);
+      assert.equal(ins.code, 0, ins.stderr);
+      const info3 = JSON.parse(ins.stdout) as { compression: string; bootIndex: number; integrityTable: boolean;
+        images: { index: number; name?: string; files?: { path: string; kind: string; bytes: number; hardLinkGroup?: string }[] }[] };
+      assert.equal(info3.compression, compress.toLowerCase());
+      assert.equal(info3.bootIndex, 2);
+      assert.equal(info3.integrityTable, check);
+      assert.deepEqual(info3.images.map((i) => i.name), ['Image One', 'Windows PE', 'Image Three']);
+      const files3 = info3.images[2]!.files!;
+      assert.deepEqual(files3.map((f) => f.path).sort(), [...trees[2]!.keys()].sort());
+      assert.equal(files3.find((f) => f.path === '/log.txt')!.bytes, trees[2]!.get('/log.txt')!.length);
+      assert.ok(files3.find((f) => f.path === '/log.txt')!.hardLinkGroup, 'hard link shown');
+
       const oldBytes = await readFile(wim);
       const launcher = join(work, 'launch.cmd');
       const ini = join(work, 'winpeshl.ini');
