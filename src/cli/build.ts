@@ -27,6 +27,7 @@ export interface BuildCliOptions {
   backupPasswordFile?: string;
   date?: string;
   json?: boolean;
+  wimTool?: string;
 }
 
 export function registerBuild(program: Command): void {
@@ -37,6 +38,7 @@ export function registerBuild(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (created if missing)')
     .option('--no-usb', 'skip the USB image')
     .option('--no-autostart', 'do not make the assistant start by itself (leaves boot.wim as it is)')
+    .option('--wim-tool <name>', 'WIM engine for the autostart: lifeboat (built in, the default), wimlib-imagex or dism')
     .option('--no-prompt-boot', 'remove "Press any key to boot from CD" for unattended VM/BMC boots (needs efisys_noprompt.bin on the base)')
     .option('--generate-code', 'unlock with a generated recovery code (printed once here and on the manual\'s sealed page) instead of a passphrase')
     .option('--password-file <file>', `share password from a file (else ${ENV_SHARE_PASSWORD}, else a prompt)`)
@@ -65,6 +67,7 @@ export function registerBuild(program: Command): void {
         assistantExe: ASSISTANT_EXE,
         usb: opts.usb,
         autostart: opts.autostart,
+        ...(opts.wimTool === undefined ? {} : { wimTool: opts.wimTool }),
         noPromptBoot: !opts.promptBoot,
         force: opts.force,
         date: parseDate(opts.date),

@@ -16,6 +16,7 @@ import { registerPlan } from './plan.js';
 import { red, say } from './output.js';
 import { registerSite } from './site.js';
 import { registerVerify } from './verify.js';
+import { registerWim } from './wim.js';
 import { VERSION } from '../version.js';
 
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerBackupSetup(program);
   registerAudit(program);
   registerPlan(program);
+  registerWim(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride().showHelpAfterError();
   return program;

@@ -56,12 +56,15 @@ export async function extractFile(image: IsoImage, isoPath: string, dest: string
 export async function checkBase(image: IsoImage, opts: { backend?: WimBackend; bootWimCopy?: string; force?: boolean }): Promise<BaseCheck> {
   const warnings: string[] = [];
   let winpeshl: ParsedWinpeshl | undefined;
+  let veeamFound = false;
   if (opts.backend && opts.bootWimCopy) {
-    winpeshl = (await inspectBootWim(opts.backend, opts.bootWimCopy)).original;
+    const inspection = await inspectBootWim(opts.backend, opts.bootWimCopy);
+    winpeshl = inspection.original;
+    veeamFound = inspection.veeam; // winpeshl.ini, else startnet.cmd or SYSTEM\Setup\CmdLine
   } else {
     warnings.push('no WIM tool (wimlib-imagex or DISM): the boot image was not checked for Veeam and gets no autostart');
   }
-  const veeam = winpeshl ? isVeeamLaunch(winpeshl) : false;
+  const veeam = winpeshl ? veeamFound || isVeeamLaunch(winpeshl) : false;
   if (winpeshl && !veeam && !opts.force) {
     throw new InputError(
       `"${image.path}" is Windows PE media, but its boot image does not start Veeam Recovery (X:\\VeeamRecovery\\ is not in winpeshl.ini)`,

@@ -43,6 +43,8 @@ export interface BuildOptions {
   secrets: (site: Site) => Promise<BuildSecrets>;
   usb?: boolean;
   autostart?: boolean;
+  /** WIM engine (`--wim-tool`): default our own (`lifeboat`); wimlib-imagex or dism when asked for. */
+  wimTool?: string;
   noPromptBoot?: boolean;
   force?: boolean;
   date?: Date;
@@ -106,7 +108,8 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
   let secrets: BuildSecrets | undefined;
   try {
     checkWinPeLayout(image);
-    const backend = await findWimBackend();
+    const backend = await findWimBackend(o.wimTool);
+    if (o.wimTool !== undefined && !backend) throw new InputError(`--wim-tool ${o.wimTool}: not available on this machine`);
     const bootWim = staging.scratch('boot.wim');
     if (backend) await extractFile(image, BOOT_WIM, bootWim);
     const base = await checkBase(image, { backend, bootWimCopy: backend ? bootWim : undefined, force: o.force });

@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { InputError, JobError } from '../errors.js';
 import type { WimBackend } from './backend.js';
 import { LAUNCH_CMD_IMAGE_PATH, LAUNCH_CMD_PE_PATH, WINPESHL_IMAGE_PATH } from './overlay.js';
-import { type ParsedWinpeshl, composeWinpeshl, encodeIni, isVeeamLaunch, readWinpeshl } from './winpeshl.js';
+import { readHiveString } from './hive.js';
+import { type ParsedWinpeshl, composeWinpeshl, decodeIni, encodeIni, isVeeamLaunch, readWinpeshl } from './winpeshl.js';
+
+const STARTNET_IMAGE_PATH = '/Windows/System32/startnet.cmd';
+const SYSTEM_HIVE_IMAGE_PATH = '/Windows/System32/config/SYSTEM';
+/** Largest SYSTEM hive read (Windows PE's is a few MiB). */
+const MAX_HIVE_BYTES = 64 * 2 ** 20;
+const VEEAM_DIR = /(^|[\s"'=:\\])(X:|%SYSTEMDRIVE%)\\VeeamRecovery\\/i;
 
 export interface BootWimInspection {
   /** The image Windows boots (header boot index). */
@@ -22,6 +29,10 @@ export interface BootWimInspection {
   originalBytes?: Buffer;
   /** A program under X:\VeeamRecovery\ is launched: this is Veeam's recovery media. */
   veeam: boolean;
+  /** Where Veeam's launch was found: winpeshl.ini, or (when that names none) startnet.cmd or SYSTEM\Setup\CmdLine. */
+  veeamVia?: 'winpeshl.ini' | 'startnet.cmd' | 'Setup\\CmdLine';
+  /** SYSTEM\Setup\CmdLine when it was read and does not start winpeshl.exe (then winpeshl.ini is never used). */
+  cmdLine?: string;
 }
 
 export interface AutostartResult extends BootWimInspection {
@@ -37,7 +48,12 @@ export interface AutostartOptions {
   launcherSource: string;
 }
 
-/** Reads the boot image's winpeshl.ini: what it launches and whether that is Veeam Recovery. For the base check. */
+/**
+ * Reads the boot image's winpeshl.ini: what it launches and whether that is Veeam Recovery. For the base check.
+ * When winpeshl.ini names no Veeam program, the other two ways Windows PE starts programs are looked at:
+ * startnet.cmd (run when there is no winpeshl.ini) and the SYSTEM hive's Setup\CmdLine (what winlogon starts;
+ * normally winpeshl.exe).
+ */
 export async function inspectBootWim(backend: WimBackend, wim: string): Promise<BootWimInspection> {
   const index = await backend.bootIndex(wim);
   const originalBytes = await backend.readFile(wim, index, WINPESHL_IMAGE_PATH);
@@ -50,7 +66,25 @@ export async function inspectBootWim(backend: WimBackend, wim: string): Promise<
     }
     throw err;
   }
-  return { index, original, ...(originalBytes === undefined ? {} : { originalBytes }), veeam: isVeeamLaunch(original) };
+  const found: BootWimInspection = { index, original, ...(originalBytes === undefined ? {} : { originalBytes }), veeam: isVeeamLaunch(original) };
+  if (found.veeam) return { ...found, veeamVia: 'winpeshl.ini' };
+  if (original.form === 'none') {
+    const startnet = await backend.readFile(wim, index, STARTNET_IMAGE_PATH);
+    if (startnet && VEEAM_DIR.test(decodeIni(startnet))) return { ...found, veeam: true, veeamVia: 'startnet.cmd' };
+  }
+  const hive = await backend.readFile(wim, index, SYSTEM_HIVE_IMAGE_PATH, MAX_HIVE_BYTES).catch(() => undefined);
+  const cmdLine = hive ? setupCmdLine(hive, `${wim}: image ${index}: ${SYSTEM_HIVE_IMAGE_PATH}`) : undefined;
+  if (cmdLine === undefined || /(^|\\|\s|")winpeshl(\.exe)?("|\s|$)/i.test(cmdLine.trim())) return found;
+  return { ...found, cmdLine, ...(VEEAM_DIR.test(cmdLine) ? { veeam: true, veeamVia: 'Setup\\CmdLine' as const } : {}) };
+}
+
+/** SYSTEM\Setup\CmdLine, or undefined when the hive cannot be read (a damaged hive is not the build's concern). */
+export function setupCmdLine(hive: Buffer, name: string): string | undefined {
+  try {
+    return readHiveString(hive, 'Setup', 'CmdLine', name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Batch files must have CRLF line ends (cmd.exe mis-parses labels and blocks otherwise): normalised here. */
@@ -72,6 +106,10 @@ export async function installAutostart(backend: WimBackend, wim: string, opts: A
   }
   const launcherBytes = toCrlf(launcherRaw);
   const inspection = await inspectBootWim(backend, wim);
+  if (inspection.cmdLine !== undefined) {
+    throw new InputError(`${wim}: image ${inspection.index} starts "${inspection.cmdLine}" (SYSTEM\\Setup\\CmdLine) instead of winpeshl.exe, so an autostart through winpeshl.ini would never run`,
+      'Build with --no-autostart and start the assistant with \\lifeboat\\start.cmd.');
+  }
   const newIni = composeWinpeshl(inspection.original, LAUNCH_CMD_PE_PATH);
   const newIniBytes = encodeIni(newIni);
 

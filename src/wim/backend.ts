@@ -1,16 +1,18 @@
 /**
- * One small interface per external WIM tool (restic-style): wimlib-imagex on any OS, DISM on Windows. Behaviour
+ * One small interface per WIM engine (restic-style): our own (`lifeboat`, pure TypeScript, the default on every OS),
+ * and the external tools as alternatives: wimlib-imagex on any OS, DISM on Windows. Behaviour
  * such as logging is added by decorators ({@link withLogging}), not by flags on the backends.
  */
 import { InputError } from '../errors.js';
 import { DismBackend } from './dism.js';
 import { MAX_READ_BYTES } from './exec.js';
+import { NativeWimBackend } from './native.js';
 import { WimlibBackend } from './wimlib.js';
 
 export { MAX_READ_BYTES };
 
-export type WimBackendName = 'wimlib-imagex' | 'dism';
-export const WIM_BACKEND_NAMES: readonly WimBackendName[] = ['wimlib-imagex', 'dism'];
+export type WimBackendName = 'lifeboat' | 'wimlib-imagex' | 'dism';
+export const WIM_BACKEND_NAMES: readonly WimBackendName[] = ['lifeboat', 'wimlib-imagex', 'dism'];
 
 /** A file to put into an image: `source` on the host, `target` inside the image (`/lifeboat/launch.cmd`). */
 export interface WimFileToAdd {
@@ -20,15 +22,15 @@ export interface WimFileToAdd {
 
 export interface WimBackend {
   readonly name: WimBackendName;
-  /** True when the tool can be run here (installed; for DISM: Windows and an elevated prompt). */
+  /** True when the engine can run here (ours: always; tools: installed; DISM: Windows and an elevated prompt). */
   available(): Promise<boolean>;
   /** Boot index from the WIM header (wimlib-imagex info); a single image without a boot index counts as 1. */
   bootIndex(wim: string): Promise<number>;
   /**
-   * A file's bytes from an image, or undefined when it does not exist. Bounded: larger than {@link MAX_READ_BYTES}
-   * is an InputError. Paths are matched case-insensitively, as Windows does.
+   * A file's bytes from an image, or undefined when it does not exist. Bounded: larger than `maxBytes` (default
+   * {@link MAX_READ_BYTES}) is an InputError. Paths are matched case-insensitively, as Windows does.
    */
-  readFile(wim: string, index: number, path: string): Promise<Buffer | undefined>;
+  readFile(wim: string, index: number, path: string, maxBytes?: number): Promise<Buffer | undefined>;
   /** Adds or replaces files in the image in place, in one operation (`wim` is a copy the caller owns). */
   addFiles(wim: string, index: number, files: WimFileToAdd[]): Promise<void>;
 }
@@ -51,8 +53,8 @@ export function withLogging(inner: WimBackend, log: (line: string) => void): Wim
     name: inner.name,
     available: () => timed('available', () => inner.available(), (v) => (v ? 'yes' : 'no')),
     bootIndex: (wim) => timed(`boot index of ${wim}`, () => inner.bootIndex(wim), (v) => String(v)),
-    readFile: (wim, index, path) =>
-      timed(`read ${path} from ${wim} #${index}`, () => inner.readFile(wim, index, path), (v) =>
+    readFile: (wim, index, path, maxBytes) =>
+      timed(`read ${path} from ${wim} #${index}`, () => inner.readFile(wim, index, path, maxBytes), (v) =>
         v === undefined ? 'not present' : `${v.length} bytes`),
     addFiles: (wim, index, files) =>
       timed(
@@ -66,13 +68,13 @@ export function withLogging(inner: WimBackend, log: (line: string) => void): Wim
 export interface FindWimBackendOptions {
   /** Platform to choose for (tests). Default `process.platform`. */
   platform?: NodeJS.Platform;
-  /** Backends to consider, in order of preference (tests). Default: wimlib-imagex, then DISM. */
+  /** Backends to consider, in order of preference (tests). Default: our own engine, wimlib-imagex, then DISM. */
   candidates?: WimBackend[];
 }
 
 /**
- * The WIM tool to use: `preferred` when given (undefined when it is not available here), otherwise wimlib-imagex on
- * any OS (Windows builds exist too), else DISM on Windows. Undefined when none is available: build without autostart.
+ * The WIM engine to use: `preferred` when given (undefined when it is not available here), otherwise our own
+ * engine (always there), else wimlib-imagex, else DISM on Windows.
  */
 export async function findWimBackend(preferred?: string, opts: FindWimBackendOptions = {}): Promise<WimBackend | undefined> {
   if (preferred !== undefined && !(WIM_BACKEND_NAMES as readonly string[]).includes(preferred)) {
@@ -80,6 +82,7 @@ export async function findWimBackend(preferred?: string, opts: FindWimBackendOpt
   }
   const platform = opts.platform ?? process.platform;
   const candidates = opts.candidates ?? [
+    new NativeWimBackend(),
     new WimlibBackend(),
     ...(platform === 'win32' ? [new DismBackend()] : []),
   ];

@@ -10,6 +10,7 @@
  */
 import { open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { type ResourceHeader, parseReshdr } from './engine/resource.js';
 
 export const WIM_HEADER_SIZE = 208;
 const MAGIC = Buffer.from('MSWIM\0\0\0', 'latin1');
@@ -25,6 +26,39 @@ export interface WimHeader {
   /** 0 when no image is marked bootable. */
   bootIndex: number;
   pipable: boolean;
+  guid: Buffer;
+  /** Resource headers of the blob (lookup) table, the XML data, the boot image's metadata, the integrity table. */
+  blobTable: ResourceHeader;
+  xml: ResourceHeader;
+  bootMetadata: ResourceHeader;
+  integrity: ResourceHeader;
+}
+
+/** Header flags ([MS-WIM] FLAG_HEADER_*). */
+export const WIM_FLAG_COMPRESSION = 0x2;
+export const WIM_FLAG_COMPRESS_XPRESS = 0x20000;
+export const WIM_FLAG_COMPRESS_LZX = 0x40000;
+export const WIM_FLAG_COMPRESS_LZMS = 0x80000;
+export const WIM_FLAG_COMPRESS_XPRESS2 = 0x200000;
+/** The version of solid (ESD) WIMs; ordinary WIMs are 0x10d00. */
+export const WIM_VERSION_SOLID = 0xe00;
+
+function headerFields(b: Buffer, pipable: boolean): WimHeader {
+  return {
+    version: b.readUInt32LE(0x0c),
+    flags: b.readUInt32LE(0x10),
+    chunkSize: b.readUInt32LE(0x14),
+    partNumber: b.readUInt16LE(0x28),
+    totalParts: b.readUInt16LE(0x2a),
+    imageCount: b.readUInt32LE(0x2c),
+    bootIndex: b.readUInt32LE(0x78),
+    pipable,
+    guid: Buffer.from(b.subarray(0x18, 0x28)),
+    blobTable: parseReshdr(b, 0x30, 'blob table'),
+    xml: parseReshdr(b, 0x48, 'XML data'),
+    bootMetadata: parseReshdr(b, 0x60, 'boot metadata'),
+    integrity: parseReshdr(b, 0x7c, 'integrity table'),
+  };
 }
 
 /** Decodes the header bytes; `name` is used in messages. Throws InputError when they are not a WIM header. */
@@ -42,16 +76,12 @@ export function parseWimHeader(bytes: Uint8Array, name: string): WimHeader {
   if (headerSize !== WIM_HEADER_SIZE) {
     throw new InputError(`${name}: damaged WIM header (header size ${headerSize}, expected ${WIM_HEADER_SIZE})`);
   }
-  const h: WimHeader = {
-    version: b.readUInt32LE(0x0c),
-    flags: b.readUInt32LE(0x10),
-    chunkSize: b.readUInt32LE(0x14),
-    partNumber: b.readUInt16LE(0x28),
-    totalParts: b.readUInt16LE(0x2a),
-    imageCount: b.readUInt32LE(0x2c),
-    bootIndex: b.readUInt32LE(0x78),
-    pipable,
-  };
+  let h: WimHeader;
+  try {
+    h = headerFields(b, pipable);
+  } catch (err) {
+    throw new InputError(`${name}: damaged WIM header (${(err as Error).message})`);
+  }
   if (h.imageCount === 0 || h.imageCount > 10_000) {
     throw new InputError(`${name}: damaged WIM header (image count ${h.imageCount})`);
   }

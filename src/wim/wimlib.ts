@@ -137,17 +137,17 @@ export class WimlibBackend implements WimBackend {
     return effectiveBootIndex(info, abs);
   }
 
-  async readFile(wim: string, index: number, path: string): Promise<Buffer | undefined> {
+  async readFile(wim: string, index: number, path: string, maxBytes = this.maxReadBytes): Promise<Buffer | undefined> {
     checkIndex(index);
     const abs = resolve(wim);
     const inner = toImagePath(path);
     checkImageIndex(await readWimHeader(abs), index, abs);
     const cmd = this.cmd(['extract', abs, String(index), inner, '--to-stdout', '--no-globs'], {
-      maxStdout: this.maxReadBytes,
+      maxStdout: maxBytes,
     });
     const r = await runTool(cmd);
     if (r.tooMuchOutput) {
-      throw new InputError(`${abs}: ${inner} in image ${index} is larger than ${this.maxReadBytes} bytes; refusing to read it`);
+      throw new InputError(`${abs}: ${inner} in image ${index} is larger than ${maxBytes} bytes; refusing to read it`);
     }
     if (r.exitCode === WIMLIB_EXIT.PATH_DOES_NOT_EXIST) return undefined;
     if (r.exitCode === WIMLIB_EXIT.NOT_A_REGULAR_FILE) {

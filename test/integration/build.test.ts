@@ -37,7 +37,7 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
   let out: string;
   let stderr: string;
   let report: {
-    buildId: string; autostart: { enabled: boolean; launches: string[] }; usb: { built: boolean; bios: boolean };
+    buildId: string; autostart: { enabled: boolean; tool?: string; launches: string[] }; usb: { built: boolean; bios: boolean };
     outputs: { file: string; bytes: number; sha256: string }[]; warnings: string[];
   };
 
@@ -61,6 +61,7 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
       assert.ok(sums.includes(`${o.sha256}  ${o.file}`));
     }
     assert.equal(report.autostart.enabled, true);
+    assert.equal(report.autostart.tool, 'lifeboat', 'our own WIM engine did the autostart');
     assert.deepEqual(report.autostart.launches, ['X:\\VeeamRecovery\\Veeam.Endpoint.Recovery.exe']);
     assert.deepEqual(report.usb, { built: true, bios: true });
     assert.deepEqual(report.warnings, []);
@@ -239,6 +240,16 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
     } finally {
       await image.close();
     }
+  });
+
+  test('--wim-tool wimlib-imagex does the autostart with wimlib and says so; an unknown tool is exit 2', async () => {
+    const o = join(dir, 'wimlib');
+    const r = await lifeboat(['build', '--site', SITE, '--base', base, '--out', o, '--wim-tool', 'wimlib-imagex', '--no-usb', '--json'], { env: secretsEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).autostart.tool, 'wimlib-imagex');
+    const bad = await lifeboat(['build', '--site', SITE, '--base', base, '--out', join(dir, 'bad-tool'), '--wim-tool', '7z', '--no-usb'], { env: secretsEnv() });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /WIM tool "7z": unknown; expected one of lifeboat, wimlib-imagex, dism/);
   });
 
   test('--no-autostart leaves boot.wim untouched and says so', async () => {

@@ -1,0 +1,205 @@
+/**
+ * An open WIM file, read by our own engine: header, blob (lookup) table, XML data and, on demand, image metadata
+ * and file data. Every size and offset read from the file is checked against the file and against fixed limits
+ * before anything is allocated, so a hostile WIM gives an InputError (exit code 2) and never a hang or a huge
+ * allocation. Solid (LZMS/ESD), pipable and split WIMs are refused with a message saying so.
+ */
+import { type FileHandle, open } from 'node:fs/promises';
+import { InputError } from '../../errors.js';
+import {
+  WIM_FLAG_COMPRESSION, WIM_FLAG_COMPRESS_LZMS, WIM_FLAG_COMPRESS_LZX, WIM_FLAG_COMPRESS_XPRESS, WIM_FLAG_COMPRESS_XPRESS2,
+  WIM_HEADER_SIZE, WIM_VERSION_SOLID, type WimHeader, checkImageIndex, parseWimHeader,
+} from '../header.js';
+import { WimFormatError } from './errors.js';
+import { type ImageMetadata, parseMetadata } from './metadata.js';
+import { type Compression, RESHDR_FLAG_METADATA, RESHDR_FLAG_SOLID, type ResourceHeader, parseReshdr, readResource } from './resource.js';
+import { sha1 } from './metadata-write.js';
+
+export const BLOB_ENTRY_SIZE = 50;
+/** Limits for the parts read whole (real boot.wim: blob table < 1 MiB, XML < 64 KiB, metadata < 64 MiB). */
+const MAX_BLOB_TABLE = 256 * 2 ** 20;
+const MAX_XML = 16 * 2 ** 20;
+const MAX_METADATA = 512 * 2 ** 20;
+
+export interface BlobEntry {
+  reshdr: ResourceHeader;
+  partNumber: number;
+  refCount: number;
+  hash: Buffer;
+}
+
+const hex = (h: Buffer): string => h.toString('hex');
+
+export class WimArchive {
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    readonly fileSize: number,
+    readonly header: WimHeader,
+    readonly compression: Compression,
+    /** The blob table in file order, metadata entries included. */
+    readonly blobs: BlobEntry[],
+    /** Metadata resources in image order (image 1 first). */
+    readonly images: BlobEntry[],
+    readonly xml: string,
+  ) {}
+
+  /** File data blobs by the first 6 bytes of their SHA-1 (a number: no string per entry), built on first use. */
+  private byHash?: Map<number, BlobEntry[]>;
+
+  /** Opens and checks a WIM; the caller closes it. Damaged or unsupported: InputError naming the file. */
+  static async open(path: string, mode: 'r' | 'r+' = 'r'): Promise<WimArchive> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, mode);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new InputError(`${path}: cannot open the WIM file (${code})`, undefined, { cause: err });
+    }
+    try {
+      return await WimArchive.load(path, fh);
+    } catch (err) {
+      await fh.close();
+      throw asInputError(err, path);
+    }
+  }
+
+  private static async load(path: string, fh: FileHandle): Promise<WimArchive> {
+    const fileSize = (await fh.stat()).size;
+    const hb = Buffer.alloc(WIM_HEADER_SIZE);
+    const { bytesRead } = await fh.read(hb, 0, WIM_HEADER_SIZE, 0);
+    const header = parseWimHeader(hb.subarray(0, bytesRead), path);
+    if (header.pipable) throw new InputError(`${path}: a pipable WIM (wimlib's streaming format); convert it with wimlib-imagex optimize first`);
+    const compression = compressionOf(header, path);
+    const readAt = readerOf(fh);
+    const opts = (what: string, maxBytes: number) => ({ compression, chunkSize: header.chunkSize, fileSize, maxBytes, what });
+    const table = await readResource(readAt, header.blobTable, opts('blob table', MAX_BLOB_TABLE));
+    if (table.length % BLOB_ENTRY_SIZE !== 0) throw new WimFormatError(`blob table of ${table.length} bytes is not a whole number of entries`);
+    const blobs: BlobEntry[] = [];
+    const images: BlobEntry[] = [];
+    for (let off = 0; off < table.length; off += BLOB_ENTRY_SIZE) {
+      const e: BlobEntry = {
+        reshdr: parseReshdr(table, off, 'blob table entry'),
+        partNumber: table.readUInt16LE(off + 24),
+        refCount: table.readUInt32LE(off + 26),
+        hash: table.subarray(off + 30, off + 50),
+      };
+      if (e.reshdr.flags & RESHDR_FLAG_SOLID) {
+        throw new InputError(`${path}: holds solid (LZMS) resources, as ESD files do; only ordinary WIMs (LZX, XPRESS or none) are supported`,
+          'Use the boot.wim of the recovery media, or convert with: wimlib-imagex export SRC all DEST.wim --compress=LZX');
+      }
+      blobs.push(e);
+      if (e.reshdr.flags & RESHDR_FLAG_METADATA) images.push(e);
+    }
+    if (images.length !== header.imageCount) {
+      throw new WimFormatError(`the header says ${header.imageCount} image(s) but the blob table has ${images.length} metadata resource(s)`);
+    }
+    const xmlBytes = await readResource(readAt, header.xml, opts('XML data', MAX_XML));
+    const xml = decodeXml(xmlBytes);
+    return new WimArchive(path, fh, fileSize, header, compression, blobs, images, xml);
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+
+  get handle(): FileHandle {
+    return this.fh;
+  }
+
+  blob(hash: Buffer): BlobEntry | undefined {
+    if (!this.byHash) {
+      this.byHash = new Map();
+      for (const b of this.blobs) {
+        if (b.reshdr.flags & RESHDR_FLAG_METADATA) continue;
+        const k = b.hash.readUIntLE(0, 6);
+        const list = this.byHash.get(k);
+        if (list) list.push(b);
+        else this.byHash.set(k, [b]);
+      }
+    }
+    return this.byHash.get(hash.readUIntLE(0, 6))?.find((b) => b.hash.equals(hash));
+  }
+
+  /** Reads a resource whole, its SHA-1 checked against `hash` when given. */
+  async readResource(r: ResourceHeader, what: string, maxBytes: number, hash?: Buffer): Promise<Buffer> {
+    try {
+      const data = await readResource(readerOf(this.fh), r, {
+        compression: this.compression, chunkSize: this.header.chunkSize, fileSize: this.fileSize, maxBytes, what,
+      });
+      if (hash && !sha1(data).equals(hash)) throw new WimFormatError(`${what}: its SHA-1 does not match the blob table`);
+      return data;
+    } catch (err) {
+      throw asInputError(err, this.path);
+    }
+  }
+
+  /** Parsed metadata of image `index` (1-based). */
+  async image(index: number): Promise<ImageMetadata> {
+    checkImageIndex(this.header, index, this.path);
+    const e = this.images[index - 1]!;
+    const buf = await this.readResource(e.reshdr, `metadata of image ${index}`, MAX_METADATA, e.hash);
+    try {
+      return parseMetadata(buf);
+    } catch (err) {
+      throw asInputError(err, this.path, `image ${index}: `);
+    }
+  }
+
+  /** A file's data by its hash; `maxBytes` bounds it (InputError beyond). */
+  async readBlob(hash: Buffer, maxBytes: number, what: string): Promise<Buffer> {
+    const e = this.blob(hash);
+    if (!e) throw new InputError(`${this.path}: ${what}: its data (SHA-1 ${hex(hash)}) is missing from the blob table`);
+    return this.readResource(e.reshdr, what, maxBytes, hash);
+  }
+}
+
+function compressionOf(h: WimHeader, path: string): Compression {
+  if (h.version === WIM_VERSION_SOLID || h.flags & WIM_FLAG_COMPRESS_LZMS) {
+    throw new InputError(`${path}: an LZMS-compressed solid WIM (ESD); only ordinary WIMs (LZX, XPRESS or none) are supported`,
+      'Use the boot.wim of the recovery media, or convert with: wimlib-imagex export SRC all DEST.wim --compress=LZX');
+  }
+  if (!(h.flags & WIM_FLAG_COMPRESSION)) return 'none';
+  if (h.flags & WIM_FLAG_COMPRESS_LZX) return checkChunk(h, path, 'lzx', 15, 21);
+  if (h.flags & WIM_FLAG_COMPRESS_XPRESS) return checkChunk(h, path, 'xpress', 12, 16);
+  if (h.flags & WIM_FLAG_COMPRESS_XPRESS2) throw new InputError(`${path}: uses XPRESS2 compression, which is not supported`);
+  throw new InputError(`${path}: damaged WIM header (compressed, but no known compression type in flags 0x${h.flags.toString(16)})`);
+}
+
+function checkChunk(h: WimHeader, path: string, c: Compression, minOrder: number, maxOrder: number): Compression {
+  const order = Math.log2(h.chunkSize);
+  if (!Number.isInteger(order) || order < minOrder || order > maxOrder) {
+    throw new InputError(`${path}: chunk size ${h.chunkSize} is not supported for ${c.toUpperCase()} (2^${minOrder} to 2^${maxOrder})`);
+  }
+  return c;
+}
+
+function readerOf(fh: FileHandle) {
+  return async (position: number, length: number): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+      if (bytesRead === 0) throw new WimFormatError(`unexpected end of file at ${position + done}`);
+      done += bytesRead;
+    }
+    return buf;
+  };
+}
+
+/** The XML data: UTF-16LE, normally with a byte order mark. */
+export function decodeXml(b: Buffer): string {
+  const start = b.length >= 2 && b[0] === 0xff && b[1] === 0xfe ? 2 : 0;
+  return b.toString('utf16le', start, b.length - ((b.length - start) % 2));
+}
+
+/** WimFormatError (no file name) becomes an InputError naming the file; other errors pass through. */
+export function asInputError(err: unknown, path: string, prefix = ''): unknown {
+  if (err instanceof WimFormatError) {
+    return new InputError(`${path}: damaged WIM: ${prefix}${err.message}`, 'Use an intact copy of the WIM (for a recovery ISO: its sources\\boot.wim).');
+  }
+  if (err instanceof RangeError) {
+    return new InputError(`${path}: damaged WIM: ${prefix}${err.message}`, 'Use an intact copy of the WIM.');
+  }
+  return err;
+}

@@ -1,0 +1,98 @@
+/**
+ * Writing an image's metadata resource again after an edit: the security data as it was, then every dentry as it
+ * was read (see metadata.ts) with only its child-list offset recomputed, the root first and child lists after it
+ * in breadth-first order, each list ended by 8 zero bytes (every directory gets one, even an empty one).
+ * New dentries (added files and folders) are built here.
+ */
+import { createHash } from 'node:crypto';
+import { writeU64 } from './resource.js';
+import { type Dentry, DENTRY_FIXED, ATTR_DIRECTORY, ATTR_REPARSE_POINT, isDirectory } from './metadata.js';
+
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+const FILETIME_EPOCH_OFFSET = 11_644_473_600_000n; // ms from 1601-01-01 to 1970-01-01
+
+/** A JS time as a Windows FILETIME (100 ns units since 1601). */
+export function toFiletime(ms: number): bigint {
+  return (BigInt(Math.floor(ms)) + FILETIME_EPOCH_OFFSET) * 10_000n;
+}
+
+export const ATTR_ARCHIVE = 0x20;
+
+/** A new dentry: no security descriptor (applied files inherit their folder's), no short name, no extra streams. */
+export function newDentry(name: string, attributes: number, hash: Buffer | undefined, time: bigint): Dentry {
+  const nameBytes = Buffer.from(name, 'utf16le');
+  const length = align8(DENTRY_FIXED + nameBytes.length + 2);
+  const raw = Buffer.alloc(length);
+  writeU64(raw, length, 0x00);
+  raw.writeUInt32LE(attributes, 0x08);
+  raw.writeInt32LE(-1, 0x0c);
+  raw.writeBigUInt64LE(time, 0x28);
+  raw.writeBigUInt64LE(time, 0x30);
+  raw.writeBigUInt64LE(time, 0x38);
+  if (hash) hash.copy(raw, 0x40);
+  raw.writeUInt16LE(nameBytes.length, 0x64);
+  nameBytes.copy(raw, DENTRY_FIXED);
+  const d: Dentry = { raw, name, streams: [] };
+  if (attributes & ATTR_DIRECTORY) d.children = [];
+  return d;
+}
+
+/**
+ * `old` with new contents: same name, short name, attributes, security id and creation time; new data hash and
+ * write time; leaves its hard link group (the other links keep the old data, as wimlib does); named streams are
+ * kept, an unnamed extra stream (the data of a file with named streams) is dropped in favour of the new data.
+ */
+export function replacedDentry(old: Dentry, hash: Buffer | undefined, time: bigint): Dentry {
+  const raw = Buffer.from(old.raw);
+  raw.fill(0, 0x40, 0x54);
+  if (hash) hash.copy(raw, 0x40);
+  raw.writeBigUInt64LE(time, 0x30);
+  raw.writeBigUInt64LE(time, 0x38);
+  if (!(raw.readUInt32LE(0x08) & ATTR_REPARSE_POINT)) raw.fill(0, 0x58, 0x60);
+  const streams = old.streams.filter((s) => s.name !== '');
+  raw.writeUInt16LE(streams.length, 0x60);
+  return { raw, name: old.name, streams };
+}
+
+const size = (d: Dentry): number => d.raw.length + d.streams.reduce((n, s) => n + s.raw.length, 0);
+
+/** Serializes security data and tree into a metadata resource. */
+export function writeMetadata(security: Buffer, root: Dentry): Buffer {
+  // Pass 1: where each directory's child list goes.
+  const subdir = new Map<Dentry, number>();
+  let pos = security.length + size(root) + 8;
+  const queue: Dentry[] = [root];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const dir = queue[qi]!;
+    subdir.set(dir, pos);
+    for (const c of dir.children ?? []) {
+      pos += size(c);
+      if (isDirectory(c) && c.children) queue.push(c);
+    }
+    pos += 8;
+  }
+  // Pass 2: the bytes, in the same order.
+  const out = Buffer.alloc(pos);
+  security.copy(out, 0);
+  let w = security.length;
+  const put = (d: Dentry): void => {
+    d.raw.copy(out, w);
+    writeU64(out, subdir.get(d) ?? 0, w + 0x10);
+    w += d.raw.length;
+    for (const s of d.streams) {
+      s.raw.copy(out, w);
+      w += s.raw.length;
+    }
+  };
+  put(root);
+  w += 8;
+  for (const dir of queue) {
+    for (const c of dir.children ?? []) put(c);
+    w += 8;
+  }
+  return out;
+}
+
+export function sha1(b: Uint8Array): Buffer {
+  return createHash('sha1').update(b).digest();
+}
