@@ -2,10 +2,7 @@
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { InputError, JobError } from '../errors.js';
-import { verifyMedia } from '../media/verify.js';
-import { listerFor } from '../usb/flash/devices.js';
-import { flashTo, prepareImage, resolveTarget, unmountDevice } from '../usb/flash/flash.js';
-import { assertConfirmed, describeDevice, erasePlan } from '../usb/flash/safety.js';
+import type { VerifyReport } from '../media/verify.js';
 import type { IoMode } from '../usb/flash/target.js';
 import { bold, dim, formatBytes, green, printJson, say, yellow } from './output.js';
 import { progressMeter } from './progress.js';
@@ -64,6 +61,9 @@ export function registerFlash(program: Command): void {
     .action(async (image: string | undefined, device: string | undefined, opts: FlashOpts) => {
       if (opts.list) return listDisks(opts.json === true);
       if (!image || !device) throw new InputError('flash needs IMAGE and DEVICE (or --list)', 'Example: lifeboat flash dist/muster-usb.img /dev/sdb; see the disks with lifeboat flash --list.');
+      // loaded here, not at the top: start-up stays fast (see src/cli/main.ts)
+      const { flashTo, prepareImage, resolveTarget, unmountDevice } = await import('../usb/flash/flash.js');
+      const { assertConfirmed, erasePlan } = await import('../usb/flash/safety.js');
 
       const prepared = await prepareImage(image, opts.blockmap);
       const target = await resolveTarget(device, prepared.size, { allowNonRemovable: opts.allowNonRemovable === true });
@@ -101,8 +101,9 @@ export function registerFlash(program: Command): void {
       say(`read back and verified ${result.ranges} ranges in ${(result.verifyMs / 1000).toFixed(1)} s (${rate(result.plannedBytes, result.verifyMs)})` +
         `${result.directRead ? '' : yellow(' (read-back may have come from the page cache)')}`);
 
-      let media: Awaited<ReturnType<typeof verifyMedia>> | undefined;
+      let media: VerifyReport | undefined;
       if (prepared.isLifeboatMedia) {
+        const { verifyMedia } = await import('../media/verify.js');
         media = await verifyMedia(target.path);
         if (!opts.json) for (const c of media.checks) say(`  ${c.ok ? green('ok  ') : 'FAIL'} ${c.name}: ${c.detail}`);
         if (!media.ok) throw new JobError(`the written stick ${target.path} failed the media check`, 'Flash it again; if it fails twice, replace the stick.');
@@ -113,6 +114,8 @@ export function registerFlash(program: Command): void {
 }
 
 async function listDisks(json: boolean): Promise<void> {
+  const { listerFor } = await import('../usb/flash/devices.js');
+  const { describeDevice } = await import('../usb/flash/safety.js');
   const lister = listerFor();
   if (!lister) throw new InputError(`listing disks is not supported on ${process.platform}`);
   const devices = await lister.list();
