@@ -43,7 +43,7 @@ export function registerFlash(program: Command): void {
     .option('--list', 'list the disks (model, size, bus, removable, mount points) and exit')
     .option('--yes', 'do not ask for the device name (scripts); every refusal rule still applies')
     .option('--allow-non-removable', 'allow a disk that does not report itself removable (USB SSDs, some card readers)')
-    .option('--blockmap <file>', 'block map of the image (default: IMAGE.blockmap.json, else the image is scanned)')
+    .option('--blockmap <file>', 'block map of the image, ours (.blockmap.json) or bmaptool\'s (.bmap) (default: IMAGE.blockmap.json, else IMAGE.bmap, else the image is scanned)')
     .option('--json', 'print the result (or the disk list) as JSON on stdout')
     .addOption(new Option('--io <mode>', 'I/O mode (benchmarks)').choices(['auto', 'direct', 'buffered']).default('auto').hideHelp())
     .description('write a USB image to a stick, read it back and verify every written range (refuses system and non-removable disks)')
@@ -53,10 +53,15 @@ export function registerFlash(program: Command): void {
       '  lifeboat flash --list',
       '  lifeboat flash dist/muster-usb.img /dev/sdb',
       '',
-      'Only the parts of the image that hold data are written (the build\'s block map), in 4 MiB blocks, then flushed,',
-      'read back from the stick and compared by SHA-256. Refused: the system disk, disks with mounted system',
-      'partitions, non-removable disks (unless --allow-non-removable), disks smaller than the image. Partitions of the',
-      'stick are unmounted first. Exit 1 when the stick does not return what was written: replace the stick.',
+      'Only the parts of the image that hold data are written (the build\'s block map), in 4 MiB blocks, then flushed',
+      'and read back from the stick and compared with the image, whose blocks were checked by SHA-256 against the map',
+      'while writing. The map is IMAGE.blockmap.json or the standard IMAGE.bmap (bmaptool, balenaEtcher); a map that',
+      'leaves out any block the image\'s FAT uses is refused before anything is written (exit 2). Lifeboat media are',
+      'then checked on the stick as `lifeboat verify DEVICE` does.',
+      '',
+      'Refused: the system disk, disks with mounted system partitions, non-removable disks (unless',
+      '--allow-non-removable), disks smaller than the image. Partitions of the stick are unmounted first.',
+      'Exit 1 when the stick does not return what was written: replace the stick.',
     ].join('\n'))
     .action(async (image: string | undefined, device: string | undefined, opts: FlashOpts) => {
       if (opts.list) return listDisks(opts.json === true);
@@ -69,7 +74,7 @@ export function registerFlash(program: Command): void {
       const target = await resolveTarget(device, prepared.size, { allowNonRemovable: opts.allowNonRemovable === true });
       const planned = prepared.plan.reduce((s, r) => s + r.length, 0);
       say(`${bold(image)}: ${formatBytes(prepared.size)}, ${formatBytes(prepared.map.mappedBytes)} of data in ${prepared.map.ranges.length} ranges` +
-        (prepared.source.kind === 'scanned' ? ' (no block map file: scanned the image)' : '') +
+        (prepared.source.kind === 'scanned' ? ' (no block map file: scanned the image)' : dim(` (map: ${prepared.source.path})`)) +
         `; writing ${formatBytes(planned)} (unused space is skipped, file system metadata zero-filled)`);
       if (target.kind === 'file') say(`${bold(device)} is a regular file: device checks do not apply`);
       else {
