@@ -75,7 +75,7 @@ export function registerFlash(program: Command): void {
       const planned = prepared.plan.reduce((s, r) => s + r.length, 0);
       say(`${bold(image)}: ${formatBytes(prepared.size)}, ${formatBytes(prepared.map.mappedBytes)} of data in ${prepared.map.ranges.length} ranges` +
         (prepared.source.kind === 'scanned' ? ' (no block map file: scanned the image)' : dim(` (map: ${prepared.source.path})`)) +
-        `; writing ${formatBytes(planned)} (unused space is skipped, file system metadata zero-filled)`);
+        `; writing ${formatBytes(planned)} (unused space is skipped${planned > prepared.map.mappedBytes ? ', used zero blocks zero-filled' : ''})`);
       if (target.kind === 'file') say(`${bold(device)} is a regular file: device checks do not apply`);
       else {
         for (const line of erasePlan(target.device)) say(line);
