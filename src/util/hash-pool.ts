@@ -102,7 +102,7 @@ export class HashPool {
           return;
         }
         // not shared memory: a tight copy is handed over (transferred), so the caller may reuse `data` at once
-        const copy = data.slice();
+        const copy = new Uint8Array(data); // a copy (Buffer#slice would share the memory)
         worker.request(this.nextId++, { op: 'update', stream, data: copy }, [copy.buffer as ArrayBuffer]).catch(() => undefined);
       },
       digest: async () => (await worker.request(this.nextId++, { op: 'digest', stream }))!,

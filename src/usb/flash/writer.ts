@@ -8,6 +8,7 @@
  * nothing returns normally after one.
  */
 import { createHash } from 'node:crypto';
+import { HashPool, type PooledHash } from '../../util/hash-pool.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { BLOCK_SIZE, type BlockMap } from '../image-writer.js';
@@ -20,8 +21,8 @@ export { loadBlockMap, validateBlockMap, type LoadedBlockMap } from './map-file.
 const MIB = 2 ** 20;
 /** Bytes per write: large enough for full USB transfer batches, small enough to keep a few in memory. */
 export const DEFAULT_CHUNK = 4 * MIB;
-/** Buffers in the write ring: one being written, one being hashed, the rest being read ahead. */
-const RING = 4;
+/** Buffers in the ring: being written, being hashed (on the pool), being read ahead. */
+const RING = 6;
 
 /** One range of the plan: `data` comes from the image (with the map's SHA-256), `zero` is written as zeros. */
 export type PlanRange = { start: number; length: number } & ({ kind: 'data'; sha256: string } | { kind: 'zero' });
@@ -184,41 +185,59 @@ export async function writeAndVerify(imagePath: string, target: FlashTarget, pla
   }
 }
 
-/** Chunk k uses ring[k % RING]; its image read starts once the write of chunk k - RING has finished. */
+/**
+ * Chunk k uses ring[k % RING]. Its SHA-256 runs on the hash pool (a worker thread per core; one stream per range,
+ * so ranges are hashed in parallel) while it is written; its buffer is read into again (for chunk k + RING) once
+ * both are done. A range's digest is compared when the pool has it; the pass ends only after every comparison.
+ */
 async function writePass(
   image: FileHandle, imagePath: string, target: FlashTarget, chunks: readonly Chunk[], ring: readonly Buffer[], zero: Buffer,
   total: number, onProgress?: FlashProgress,
 ): Promise<void> {
+  const pool = new HashPool();
   const reads: (Promise<void> | undefined)[] = [];
+  const hashing: (Promise<void> | undefined)[] = [];
+  const digests: Promise<void>[] = [];
+  let mismatch: BlockMapMismatchError | undefined;
   const startRead = (k: number) => {
     const c = chunks[k];
-    if (c && c.range.kind === 'data') reads[k] = later(readImage(image, ring[k % RING]!.subarray(0, c.length), c.at, imagePath));
+    if (!c || c.range.kind !== 'data') return;
+    const before = hashing[k % RING];
+    const into = ring[k % RING]!.subarray(0, c.length);
+    reads[k] = later((async () => {
+      await before; // the previous chunk in this buffer is hashed
+      await readImage(image, into, c.at, imagePath);
+    })());
   };
   for (let k = 0; k < RING - 1; k++) startRead(k);
   let writing: Promise<void> | undefined;
   let done = 0;
-  let hash = createHash('sha256');
+  let hash: PooledHash | undefined;
   try {
     for (let k = 0; k < chunks.length; k++) {
+      if (mismatch) throw mismatch;
       const c = chunks[k]!;
       let data = zero.subarray(0, c.length);
       if (c.range.kind === 'data') {
         await reads[k];
         reads[k] = undefined;
         data = ring[k % RING]!.subarray(0, c.length);
-        hash.update(data); // while the previous chunk is written and the next ones are read
+        hash ??= pool.hash();
+        hashing[k % RING] = later(hash.update(data));
+        if (c.last) {
+          const range = c.range;
+          digests.push(later(hash.digest().then((actual) => {
+            if (actual !== range.sha256) mismatch ??= new BlockMapMismatchError(range, range.sha256, actual, imagePath);
+          })));
+          hash = undefined;
+        }
       }
       if (writing) {
         await writing;
         done += chunks[k - 1]!.length;
         onProgress?.('write', done, total);
       }
-      startRead(k + RING - 1); // into the buffer of chunk k - 1, whose write has finished
-      if (c.last && c.range.kind === 'data') {
-        const actual = hash.digest('hex');
-        hash = createHash('sha256');
-        if (actual !== c.range.sha256) throw new BlockMapMismatchError(c.range, c.range.sha256, actual, imagePath);
-      }
+      startRead(k + RING - 1); // into the buffer of chunk k - 1, once its hash is done too
       writing = later(writeFully(target, data, c.at));
     }
     if (writing) {
@@ -227,9 +246,12 @@ async function writePass(
       done += chunks.at(-1)!.length;
       onProgress?.('write', done, total);
     }
+    await Promise.all(digests);
+    if (mismatch) throw mismatch;
   } finally {
     // nothing may still use a buffer or the image handle when this returns
-    await Promise.allSettled([writing, ...reads].filter((p) => p !== undefined));
+    await Promise.allSettled([writing, ...reads, ...hashing, ...digests].filter((p) => p !== undefined));
+    await pool.close();
   }
 }
 
