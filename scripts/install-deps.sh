@@ -25,6 +25,7 @@ needs=(
   osslsigncode:osslsigncode
   pdftotext:poppler-utils
   tmux:tmux
+  bmaptool:bmap-tools
   chromium:chromium
 )
 if [ "${LIFEBOAT_WITH_WINE:-0}" = 1 ]; then needs+=(wine:wine wine64:wine64); fi

@@ -13,7 +13,10 @@
  * One warm-up round, then N rounds (default 5) rotating the order; `sync` before every run; the image stays in the
  * page cache (warm). Medians are reported; ratios are ours / peer.
  *
- * Usage: node --import tsx bench/flash/run.ts [--runs N] [--keep]     (needs `npx tsc -p tsconfig.json` first)
+ * `--extra NAME=JS` (repeatable) adds `node JS flash ...` as one more contender, e.g. a compiled snapshot of an
+ * earlier commit, so before and after are measured in the same rounds.
+ *
+ * Usage: node --import tsx bench/flash/run.ts [--runs N] [--keep] [--extra NAME=JS]...  (needs `npx tsc -p tsconfig.json` first)
  * Prints a table on stderr and one JSON document on stdout.
  */
 import { spawn } from 'node:child_process';
@@ -89,6 +92,11 @@ async function main(): Promise<void> {
     const target = (name: string) => join(work, `target-${name}.bin`);
     contenders.push({ name: 'ours', target: target('ours'), run: () => timedRun(process.execPath, [cli, 'flash', image, target('ours'), '--yes', '--json']) });
     contenders.push({ name: 'ours-direct', target: target('ours-direct'), run: () => timedRun(process.execPath, [cli, 'flash', image, target('ours-direct'), '--yes', '--json', '--io', 'direct']) });
+    for (let i = argv.indexOf('--extra'); i >= 0; i = argv.indexOf('--extra', i + 1)) {
+      const [name, js] = (argv[i + 1] ?? '').split('=');
+      if (!name || !js) throw new Error('--extra NAME=JS');
+      contenders.push({ name, target: target(name), run: () => timedRun(process.execPath, [js, 'flash', image, target(name), '--yes', '--json']) });
+    }
     contenders.push({ name: 'dd', target: target('dd'), run: () => timedRun('dd', [`if=${image}`, `of=${target('dd')}`, 'bs=4M', 'conv=fsync,notrunc', 'status=none']) });
     if (bmap) contenders.push({ name: 'bmaptool', target: target('bmaptool'), run: () => timedRun('bmaptool', ['copy', '--bmap', bmap, image, target('bmaptool')]) });
     for (const c of contenders) await preallocate(c.target);
@@ -123,6 +131,7 @@ async function main(): Promise<void> {
       oursPhasesMedianMs: { writeAndFlush: median(phases.write), verify: median(phases.verify) },
       oursDirectPhasesMedianMs: { writeAndFlush: median(phasesDirect.write), verify: median(phasesDirect.verify) },
       ratios: {
+        ...Object.fromEntries(Object.keys(med).filter((k) => k !== 'dd').map((k) => [`${k}VsDd`, med[k]! / med.dd!])),
         oursWritePhaseVsDd: median(phases.write) / med.dd!,
         oursTotalVsDd: med.ours! / med.dd!,
         oursDirectTotalVsDd: med['ours-direct']! / med.dd!,

@@ -4,23 +4,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../errors.js';
-import { registerAssistant } from './assistant.js';
-import { registerAudit } from './audit.js';
-import { registerBackupSetup } from './backup-setup.js';
-import { registerBuild } from './build.js';
-import { registerDemo } from './demo.js';
-import { registerFlash } from './flash.js';
-import { registerIso } from './iso.js';
-import { registerManual } from './manual.js';
-import { registerPlan } from './plan.js';
+import { registrationsFor } from './commands.js';
 import { red, say } from './output.js';
-import { registerSite } from './site.js';
-import { registerVerify } from './verify.js';
-import { registerWim } from './wim.js';
 import { VERSION } from '../version.js';
 
-
-export function buildProgram(): Command {
+/** The program with the commands `argv` needs registered (all of them by default). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('lifeboat')
     .version(VERSION, '-V, --version', 'print the version')
     .description([
@@ -33,18 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerSite(program);
-  registerBuild(program);
-  registerVerify(program);
-  registerFlash(program);
-  registerIso(program);
-  registerManual(program);
-  registerAssistant(program);
-  registerDemo(program);
-  registerBackupSetup(program);
-  registerAudit(program);
-  registerPlan(program);
-  registerWim(program);
+  for (const register of await registrationsFor(argv)) register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride().showHelpAfterError();
   return program;
@@ -52,7 +30,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -14,6 +14,7 @@ import { type Secret, type VaultPayload, sealVault, serialiseVault } from '../se
 import { type Site, driverFolders, loadSite } from '../site/index.js';
 import { type UsbTreeEntry, writeUsbImage } from '../usb/fat32.js';
 import { mapRanges, serializeBlockMap } from '../usb/image-writer.js';
+import { withUsedBlocks } from '../usb/flash/image-maps.js';
 import { zeroFillRanges } from '../usb/flash/writer.js';
 import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../usb/bios-boot.js';
 import { VERSION } from '../version.js';
@@ -261,7 +262,8 @@ async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, 
     if (bios) entries.push(...syslinuxTreeEntries(bios));
     const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, sync: true, hashImage: !bios });
     if (!bios) {
-      await writeFile(blockmapPath, serializeBlockMap(result.blockMap));
+      // flash refuses a map that leaves out a block the FAT uses: add the zero ones the writer skipped
+      await writeFile(blockmapPath, serializeBlockMap(await withUsedBlocks(usbPath, result.blockMap)));
       return { built: true, bios: false, reason: isSyslinuxMissing(syslinux) ? syslinux.reason : undefined, sha256: result.imageSha256 };
     }
     // syslinux writes ldlinux into free clusters and rewrites the boot sector: map (and hash) what the file system

@@ -4,7 +4,7 @@
  * each end in a typed exit-1 error (never a result); a block map that does not match its image is exit 2.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -12,6 +12,9 @@ import { JobError, InputError } from '../../src/errors.js';
 import { writeUsbImage, type UsbTreeEntry } from '../../src/usb/fat32.js';
 import { BlockMapMismatchError, DeviceGoneError, DeviceIoError, ShortReadError, ShortWriteError, VerifyMismatchError } from '../../src/usb/flash/errors.js';
 import { flashTo, prepareImage, type PreparedImage } from '../../src/usb/flash/flash.js';
+import { parseBmap, toBmap } from '../../src/usb/flash/bmap.js';
+import { fatUsage } from '../../src/usb/flash/fat-usage.js';
+import { withUsedBlocks, writeBlockMapFiles } from '../../src/usb/flash/image-maps.js';
 import { MemoryTarget, type TargetFaults } from '../../src/usb/flash/target.js';
 import { loadBlockMap, planFlash, validateBlockMap, writeAndVerify, zeroFillRanges } from '../../src/usb/flash/writer.js';
 import { scanBlockMap, serializeBlockMap, type BlockMap } from '../../src/usb/image-writer.js';
@@ -42,9 +45,9 @@ describe('flash writer with the fault-injecting target', () => {
     dir = await mkTempDir('flash-writer');
     image = join(dir, 'test-usb.img');
     await writeUsbImage(entries(), image, { seed: 'flash-writer', marginBytes: 8 * MIB });
-    // as for BIOS builds: the map is made by scanning, so zero blocks inside files are not in it
-    await writeFile(`${image}.blockmap.json`, serializeBlockMap(await scanBlockMap(image)));
+    // no map file: flash scans the image, so zero blocks inside files are not in the map and must be zero-filled
     prepared = await prepareImage(image);
+    assert.equal(prepared.source.kind, 'scanned');
     imageBytes = Buffer.from(await (await import('node:fs/promises')).readFile(image));
   });
   after(() => removeTempDir(dir));
@@ -201,7 +204,86 @@ describe('flash writer with the fault-injecting target', () => {
     assert.throws(() => validateBlockMap({ ...good, ranges: [...good.ranges].reverse() }, good.imageSize, 'm'), /out of order/);
     assert.throws(() => validateBlockMap({ ...good, mappedBytes: 1 }, good.imageSize, 'm'), /not the sum/);
     await writeFile(join(dir, 'bad.json'), '{');
-    await assert.rejects(loadBlockMap(image, join(dir, 'bad.json')), /is not JSON/);
+    await assert.rejects(loadBlockMap(image, join(dir, 'bad.json')), /is neither JSON nor a \.bmap/);
     await assert.rejects(loadBlockMap(image, join(dir, 'missing.json')), /cannot read the block map/);
   });
 });
+
+describe('block map files: the FAT check and the .bmap format', () => {
+  let dir: string;
+  let image: string;
+  let writerMap: BlockMap;
+  let rawMap: BlockMap;
+
+  before(async () => {
+    dir = await mkTempDir('flash-maps');
+    image = join(dir, 'maps-usb.img');
+    rawMap = (await writeUsbImage(entries(), image, { seed: 'flash-maps', marginBytes: 8 * MIB })).blockMap;
+    writerMap = await withUsedBlocks(image, rawMap);
+  });
+  after(() => removeTempDir(dir));
+
+  const refused = async (mapPath: string, message: RegExp) => {
+    await assert.rejects(prepareImage(image, mapPath), (e: unknown) => {
+      assert.ok(e instanceof InputError, String(e));
+      assert.equal(e.exitCode, 2);
+      assert.match(e.message, message);
+      return true;
+    });
+  };
+
+  test('the writer\'s map leaves out zero blocks the FAT uses (refused); completed by withUsedBlocks it is taken as it is', async () => {
+    const raw = join(dir, 'raw.blockmap.json');
+    await writeFile(raw, serializeBlockMap(rawMap));
+    await refused(raw, /leaves out .* that the image's file system uses/);
+    const path = join(dir, 'writer.blockmap.json');
+    await writeBlockMapFiles(writerMap, { json: path });
+    const p = await prepareImage(image, path);
+    assert.deepEqual(p.source, { kind: 'file', path, format: 'json' });
+    assert.equal(p.plan.filter((r) => r.kind === 'zero').length, 0, 'nothing to zero-fill');
+    for (const r of rawMap.ranges) assert.ok(writerMap.ranges.some((w) => w.start === r.start && w.sha256 === r.sha256), 'the writer\'s hashes are kept');
+    const usage = (await fatUsage(image))!;
+    assert.ok(usage.usedClusters > 3, 'the FAT lists the files');
+  });
+
+  test('a self-consistent map that leaves out one used block is refused (exit 2), naming the map and the place', async () => {
+    // drop the range holding the first data cluster, keep mappedBytes consistent: every format check passes
+    const usage = (await fatUsage(image))!;
+    const victim = writerMap.ranges.find((r) => r.start >= usage.dataStart)!;
+    const map: BlockMap = { ...writerMap, ranges: writerMap.ranges.filter((r) => r !== victim), mappedBytes: writerMap.mappedBytes - victim.length };
+    const path = join(dir, 'missing.blockmap.json');
+    await writeFile(path, serializeBlockMap(map));
+    assert.doesNotThrow(() => validateBlockMap(map, map.imageSize, 'm'));
+    await refused(path, new RegExp(`block map "${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" leaves out .* that the image's file system uses \\(first at byte ${victim.start}, cluster \\d+\\)`));
+  });
+
+  test('a map made by scanning (zero blocks of the FAT and of files left out) is refused as a file, zero-filled as a scan', async () => {
+    const path = join(dir, 'scanned.blockmap.json');
+    await writeFile(path, serializeBlockMap(await scanBlockMap(image)));
+    await refused(path, /leaves out .* in \d+ places? that the image's file system uses \(first at byte \d+, (the partition table, reserved sectors or FAT|cluster \d+)\)/);
+  });
+
+  test('.bmap: written with its file checksum, read back to the same ranges, found beside the image, tampering refused', async () => {
+    const text = await toBmap(writerMap);
+    assert.match(text, /<bmap version="2.0">/);
+    assert.match(text, /<ChecksumType>sha256<\/ChecksumType>/);
+    assert.doesNotMatch(text, /<BmapFileChecksum>0{64}</);
+    const back = validateBlockMap(await parseBmap(text, 'x.bmap'), writerMap.imageSize, 'x.bmap');
+    assert.deepEqual(back.ranges, writerMap.ranges);
+    assert.equal(back.mappedBytes, writerMap.mappedBytes);
+
+    const alone = join(dir, 'alone-usb.img');
+    await writeFile(alone, await readFile(image));
+    await writeBlockMapFiles(writerMap, { bmap: `${alone}.bmap` });
+    const p = await prepareImage(alone);
+    assert.deepEqual(p.source, { kind: 'file', path: `${alone}.bmap`, format: 'bmap' });
+    assert.deepEqual(p.map.ranges, writerMap.ranges);
+
+    const tampered = text.replace(/chksum="[0-9a-f]/, (m) => (m.endsWith('0') ? `${m.slice(0, -1)}1` : `${m.slice(0, -1)}0`));
+    await writeFile(join(dir, 'tampered.bmap'), tampered);
+    await refused(join(dir, 'tampered.bmap'), /not a valid \.bmap file \(File checksum mismatch/);
+    await writeFile(join(dir, 'huge.bmap'), Buffer.alloc(64 * MIB, 0x20));
+    await refused(join(dir, 'huge.bmap'), /more than any block map of this image needs/);
+  });
+});
+

@@ -1,6 +1,7 @@
 /**
  * `lifeboat flash` as ordered stages, each a function the CLI calls in turn (and prints between):
- *   1. prepareImage   image size, block map (file or scan), zero-fill plan
+ *   1. prepareImage   image size, block map (.blockmap.json, .bmap or a scan), checked against the image's FAT;
+ *                     the plan (a scanned map gets zero-fill of used zero blocks)
  *   2. resolveTarget  a regular file, or a listed disk (refusal rules applied; a partition is refused)
  *   3. (CLI)          show what will be erased; confirmation unless --yes
  *   4. unmountDevice  unmount its partitions (says what was unmounted)
@@ -14,7 +15,9 @@ import { FatImage } from '../fat32-reader.js';
 import { defaultRunner, diskOfPartition, findDevice, listerFor, type BlockDevice, type CommandRunner, type DeviceLister } from './devices.js';
 import { assertWritable } from './safety.js';
 import { FileTarget, type FlashTarget, type IoMode } from './target.js';
-import { loadBlockMap, planFlash, writeAndVerify, zeroFillRanges, type FlashOptions, type FlashResult, type LoadedBlockMap, type PlanRange } from './writer.js';
+import { fatUsage, uncovered } from './fat-usage.js';
+import { checkMapCoversFat } from './map-file.js';
+import { loadBlockMap, planFlash, writeAndVerify, type FlashOptions, type FlashResult, type LoadedBlockMap, type PlanRange } from './writer.js';
 
 export interface PreparedImage extends LoadedBlockMap {
   path: string;
@@ -34,7 +37,10 @@ export async function prepareImage(path: string, mapPath?: string): Promise<Prep
   if (!st.isFile()) throw new InputError(`the image "${path}" is not a regular file`, 'Give the -usb.img written by `lifeboat build`.');
   if (st.size === 0 || st.size % 512 !== 0) throw new InputError(`"${path}" is not a disk image (${st.size} bytes)`, 'Give the -usb.img written by `lifeboat build`.');
   const loaded = await loadBlockMap(path, mapPath);
-  const plan = planFlash(loaded.map, await zeroFillRanges(path, loaded.map));
+  const usage = await fatUsage(path);
+  // a map from a file must cover every used block; a scanned map leaves out zero blocks, which are zero-filled
+  if (usage && loaded.source.kind === 'file') checkMapCoversFat(loaded.map, usage, `the block map "${loaded.source.path}"`);
+  const plan = planFlash(loaded.map, usage && loaded.source.kind === 'scanned' ? uncovered(usage.ranges, loaded.map.ranges) : []);
   let isLifeboatMedia = false;
   try {
     const fat = await FatImage.open(path);

@@ -9,6 +9,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { sharedBuffer } from '../../util/hash-pool.js';
 
 export interface FlashTarget {
   readonly path: string;
@@ -41,7 +42,8 @@ function codeOf(e: unknown): string | undefined {
 
 /** A buffer slice whose address suits O_DIRECT on `fh` (found by probing reads at offset 0). */
 async function alignedBuffer(fh: FileHandle, length: number): Promise<Buffer> {
-  const raw = Buffer.allocUnsafeSlow(length + PROBE);
+  // shared memory: the hash pool's workers hash it in place
+  const raw = sharedBuffer(length + PROBE);
   // glibc hands out large blocks 16 bytes past a page boundary, so PROBE - 16 usually works first time
   const candidates = [PROBE - 16, 0];
   for (let k = 16; k < PROBE; k += 16) if (k !== PROBE - 16) candidates.push(k);
@@ -113,7 +115,7 @@ export class FileTarget implements FlashTarget {
   async allocate(length: number): Promise<Buffer> {
     if (this.directWrite) return alignedBuffer(this.fh, length);
     if (this.directRead) return alignedBuffer(this.readFh, length);
-    return Buffer.allocUnsafeSlow(length);
+    return sharedBuffer(length);
   }
 
   async write(data: Buffer, offset: number): Promise<number> {
