@@ -35,7 +35,7 @@ export function registerDemo(program: Command): void {
       let code: Secret | undefined;
       const meter = progressMeter('  ');
       const { report, files } = await buildMedia({
-        siteFile: resourcePath('examples/site.yaml'),
+        siteFile: join(resourcePath('examples'), 'site.yaml'), // with examples/drivers beside it
         base,
         outDir: out,
         assistantExe: assistantExe(),

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Builds the portable release: dist/release/lifeboat-win-x64.exe and dist/release/lifeboat-linux-x64, Node 22 single
+// executable applications (SEA) of the whole CLI, and dist/release/SHA256SUMS. Plain Node ESM so it runs before tsc.
+//   1. build/assistant.exe is brought up to date (scripts/build-assistant.mjs; it carries it as an asset);
+//   2. esbuild bundles src/cli/main.ts -> build/release/lifeboat.cjs (CJS, node22, minified, version fixed);
+//   3. the files the CLI ships with become SEA assets, listed in the asset resources.json that src/resources.ts reads:
+//      templates/, manuals/, winpe-overlay/, examples/site.yaml and drivers/ (for `demo`), and build/assistant.exe gzip-compressed;
+//   4. one SEA blob (made by the Linux node of the target's exact version) is injected into a copy of each pinned
+//      runtime (scripts/lib/sea.mjs: node.exe unsigned first with osslsigncode, then postject).
+// Outputs are written beside their final name and renamed into place; SHA256SUMS last. Progress goes to stderr;
+// exit 1 on failure. `make release` runs it only when an input changed.
+
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  BuildError, NODE_VERSION, ROOT, bundle, ensureRuntimes, injectSea, listFiles, makeSeaBlob, mb, rel, seconds, sha256,
+  timed, writeAtomic,
+} from './lib/sea.mjs';
+
+/** First statement of the bundle: an empty console title aborts Node 22 on Windows (nodejs/node#58695). */
+const BANNER = "process.title='Lifeboat';";
+const ENTRY = 'src/cli/main.ts';
+/** The one module that may mention import.meta (it does not use it inside the exe). */
+const IMPORT_META_ALLOWED = ['src/resources.ts'];
+/** Shipped files, relative to the repository; folders are taken whole. */
+const RESOURCES = ['templates', 'manuals', 'winpe-overlay', 'examples/site.yaml', 'examples/drivers', 'build/assistant.exe'];
+/** Resources stored gzip-compressed (node.exe inside compresses 87 MB -> 33 MB; the rest is a few kB). */
+const GZIP = new Set(['build/assistant.exe']);
+
+const WORK = join(ROOT, 'build', 'release');
+const OUT_DIR = join(ROOT, 'dist', 'release');
+const OUT = {
+  win: join(OUT_DIR, 'lifeboat-win-x64.exe'),
+  linux: join(OUT_DIR, 'lifeboat-linux-x64'),
+  sums: join(OUT_DIR, 'SHA256SUMS'),
+};
+
+const log = (msg) => process.stderr.write(`build-release: ${msg}\n`);
+
+/** Writes every resource as an asset file under build/release/assets and returns the SEA `assets` map. */
+async function prepareAssets() {
+  const assetDir = join(WORK, 'assets');
+  await rm(assetDir, { recursive: true, force: true });
+  await mkdir(assetDir, { recursive: true });
+  const index = {};
+  const assets = {};
+  let n = 0;
+  for (const r of RESOURCES) {
+    const abs = join(ROOT, r);
+    const info = await stat(abs).catch(() => undefined);
+    if (!info) throw new BuildError(`${r} is missing`);
+    const files = info.isDirectory() ? (await listFiles(abs)).sort() : [abs];
+    for (const file of files) {
+      const name = rel(file);
+      const bytes = await readFile(file);
+      const gzip = GZIP.has(name);
+      const asset = `r${n++}`;
+      const assetFile = join(assetDir, asset);
+      await writeAtomic(assetFile, gzip ? gzipSync(bytes, { level: 9 }) : bytes);
+      assets[asset] = assetFile;
+      index[name] = { asset, size: bytes.length, sha256: sha256(bytes), gzip };
+    }
+  }
+  const indexFile = join(assetDir, 'resources.json');
+  await writeAtomic(indexFile, `${JSON.stringify(index, null, 2)}\n`);
+  assets['resources.json'] = indexFile;
+  return { assets, count: Object.keys(index).length };
+}
+
+async function main() {
+  const t0 = performance.now();
+  const timings = {};
+  const version = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version;
+  log(`building lifeboat ${version} for win-x64 and linux-x64 with node ${NODE_VERSION}`);
+  await mkdir(WORK, { recursive: true });
+  await mkdir(OUT_DIR, { recursive: true });
+
+  // 1. The assistant (incremental: quick when up to date).
+  const a = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-assistant.mjs')], { stdio: 'inherit' });
+  if (a.status !== 0) throw new BuildError('scripts/build-assistant.mjs failed');
+
+  // 2. Bundle.
+  const outfile = join(WORK, 'lifeboat.cjs');
+  const define = { __LIFEBOAT_VERSION__: JSON.stringify(version) };
+  const { result: b, ms } = await timed('esbuild', () => bundle({ entry: ENTRY, outfile, banner: BANNER, define, importMetaAllowed: IMPORT_META_ALLOWED }, log), timings);
+  await writeAtomic(outfile, b.text);
+  log(`bundle ${rel(outfile)} ${mb(b.text.length)} from ${b.inputs.length} files in ${seconds(ms)}`);
+
+  // 3. Assets; 4. blob and executables.
+  const { assets, count } = await prepareAssets();
+  log(`${count} shipped files as SEA assets`);
+  const runtimes = await ensureRuntimes(timings, log);
+  const blob = await makeSeaBlob({ nodeLinux: runtimes.linux, workDir: WORK, main: 'lifeboat.cjs', blob: 'lifeboat.blob', assets }, timings, log);
+  await rm(OUT.sums, { force: true });
+  const win = await injectSea({ runtime: runtimes.win, blob, out: OUT.win, windows: true }, timings, log);
+  const linux = await injectSea({ runtime: runtimes.linux, blob, out: OUT.linux, windows: false }, timings, log);
+  await writeAtomic(OUT.sums, `${win.sha256}  lifeboat-win-x64.exe\n${linux.sha256}  lifeboat-linux-x64\n`);
+  log(`${rel(OUT.win)} ${mb(win.size)}, ${rel(OUT.linux)} ${mb(linux.size)}, SHA256SUMS (total ${seconds(performance.now() - t0)})`);
+}
+
+main().catch((err) => {
+  log(err instanceof BuildError ? err.message : (err?.stack ?? String(err)));
+  process.exitCode = 1;
+});
