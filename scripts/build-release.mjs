@@ -8,19 +8,44 @@
 //   4. one SEA blob (made by the Linux node of the target's exact version) is injected into a copy of each pinned
 //      runtime (scripts/lib/sea.mjs: node.exe unsigned first with osslsigncode, then postject).
 // Outputs are written beside their final name and renamed into place; SHA256SUMS last. Progress goes to stderr;
-// exit 1 on failure. `make release` runs it only when an input changed.
+// exit 1 on failure. Incremental: steps 1-3 take seconds; when the bundle, the assets, the tools and this script are
+// those of build/release/stamp.json and both executables still have the hashes recorded there, step 4 (minutes of
+// postject) is skipped. `--force` rebuilds.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  BuildError, NODE_VERSION, ROOT, bundle, ensureRuntimes, injectSea, listFiles, makeSeaBlob, mb, rel, seconds, sha256,
-  timed, writeAtomic,
+  BuildError, NODE_VERSION, ROOT, bundle, ensureRuntimes, hashFile, injectSea, listFiles, makeSeaBlob, mb, readJson, rel,
+  seconds, sha256, timed, toolVersions, writeAtomic,
 } from './lib/sea.mjs';
 
-/** First statement of the bundle: an empty console title aborts Node 22 on Windows (nodejs/node#58695). */
-const BANNER = "process.title='Lifeboat';";
+/**
+ * JSON files bundled libraries `require()` by a computed path at run time, by file name. playwright-core reads its
+ * package.json (version) and browsers.json next to its own folder when loaded; a SEA's require() loads only
+ * built-in modules, so these are served from the bundle instead.
+ */
+const RUNTIME_JSON = {
+  'package.json': 'node_modules/playwright-core/package.json',
+  'browsers.json': 'node_modules/playwright-core/browsers.json',
+};
+
+/**
+ * First statements of the bundle: the console title (an empty one aborts Node 22 on Windows, nodejs/node#58695),
+ * then a require() that answers RUNTIME_JSON's names by an absolute path and leaves everything else to the SEA's.
+ */
+async function banner() {
+  const files = {};
+  for (const [name, path] of Object.entries(RUNTIME_JSON)) files[name] = JSON.parse(await readFile(join(ROOT, path), 'utf8'));
+  return (
+    "process.title='Lifeboat';" +
+    `var require=(function(r,f){return function(id){var b=/^(?:[A-Za-z]:)?[\\\\/]/.test(id)&&id.split(/[\\\\/]/).pop();` +
+    `if(b&&Object.prototype.hasOwnProperty.call(f,b))return f[b];return r(id)}})(require,${JSON.stringify(files)});`
+  );
+}
 const ENTRY = 'src/cli/main.ts';
 /** The one module that may mention import.meta (it does not use it inside the exe). */
 const IMPORT_META_ALLOWED = ['src/resources.ts'];
@@ -35,6 +60,7 @@ const OUT = {
   win: join(OUT_DIR, 'lifeboat-win-x64.exe'),
   linux: join(OUT_DIR, 'lifeboat-linux-x64'),
   sums: join(OUT_DIR, 'SHA256SUMS'),
+  stamp: join(WORK, 'stamp.json'),
 };
 
 const log = (msg) => process.stderr.write(`build-release: ${msg}\n`);
@@ -66,7 +92,17 @@ async function prepareAssets() {
   const indexFile = join(assetDir, 'resources.json');
   await writeAtomic(indexFile, `${JSON.stringify(index, null, 2)}\n`);
   assets['resources.json'] = indexFile;
-  return { assets, count: Object.keys(index).length };
+  return { assets, count: Object.keys(index).length, indexSha256: sha256(await readFile(indexFile)) };
+}
+
+/** True when the executables and SHA256SUMS are those the stamp records for `key`. */
+async function upToDate(key) {
+  const stamp = await readJson(OUT.stamp);
+  if (!stamp || stamp.key !== key) return false;
+  for (const [file, digest] of [[OUT.win, stamp.win], [OUT.linux, stamp.linux]]) {
+    if (!existsSync(file) || (await hashFile(file)) !== digest) return false;
+  }
+  return (await readFile(OUT.sums, 'utf8').catch(() => '')) === stamp.sums;
 }
 
 async function main() {
@@ -84,19 +120,38 @@ async function main() {
   // 2. Bundle.
   const outfile = join(WORK, 'lifeboat.cjs');
   const define = { __LIFEBOAT_VERSION__: JSON.stringify(version) };
-  const { result: b, ms } = await timed('esbuild', () => bundle({ entry: ENTRY, outfile, banner: BANNER, define, importMetaAllowed: IMPORT_META_ALLOWED }, log), timings);
+  const text = await banner();
+  const { result: b, ms } = await timed('esbuild', () => bundle({ entry: ENTRY, outfile, banner: text, define, importMetaAllowed: IMPORT_META_ALLOWED }, log), timings);
   await writeAtomic(outfile, b.text);
   log(`bundle ${rel(outfile)} ${mb(b.text.length)} from ${b.inputs.length} files in ${seconds(ms)}`);
 
   // 3. Assets; 4. blob and executables.
-  const { assets, count } = await prepareAssets();
+  const { assets, count, indexSha256 } = await prepareAssets();
   log(`${count} shipped files as SEA assets`);
+  const key = sha256(JSON.stringify({
+    tools: await toolVersions(),
+    script: sha256(await readFile(fileURLToPath(import.meta.url))),
+    bundle: sha256(b.text),
+    assets: indexSha256,
+  }));
+  if (!process.argv.includes('--force') && !process.argv.includes('--linux-only') && (await upToDate(key))) {
+    log(`dist/release is up to date (${seconds(performance.now() - t0)})`);
+    return;
+  }
   const runtimes = await ensureRuntimes(timings, log);
   const blob = await makeSeaBlob({ nodeLinux: runtimes.linux, workDir: WORK, main: 'lifeboat.cjs', blob: 'lifeboat.blob', assets }, timings, log);
   await rm(OUT.sums, { force: true });
+  // --linux-only: a quicker build for trying the bundle (no SHA256SUMS then).
+  if (process.argv.includes('--linux-only')) {
+    const linux = await injectSea({ runtime: runtimes.linux, blob, out: OUT.linux, windows: false }, timings, log);
+    log(`${rel(OUT.linux)} ${mb(linux.size)} (--linux-only, total ${seconds(performance.now() - t0)})`);
+    return;
+  }
   const win = await injectSea({ runtime: runtimes.win, blob, out: OUT.win, windows: true }, timings, log);
   const linux = await injectSea({ runtime: runtimes.linux, blob, out: OUT.linux, windows: false }, timings, log);
-  await writeAtomic(OUT.sums, `${win.sha256}  lifeboat-win-x64.exe\n${linux.sha256}  lifeboat-linux-x64\n`);
+  const sums = `${win.sha256}  lifeboat-win-x64.exe\n${linux.sha256}  lifeboat-linux-x64\n`;
+  await writeAtomic(OUT.sums, sums);
+  await writeAtomic(OUT.stamp, `${JSON.stringify({ key, version, node: NODE_VERSION, win: win.sha256, linux: linux.sha256, sums, timings }, null, 2)}\n`);
   log(`${rel(OUT.win)} ${mb(win.size)}, ${rel(OUT.linux)} ${mb(linux.size)}, SHA256SUMS (total ${seconds(performance.now() - t0)})`);
 }
 
