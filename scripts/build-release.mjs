@@ -5,8 +5,9 @@
 //   2. esbuild bundles src/cli/main.ts -> build/release/lifeboat.cjs (CJS, node22, minified, version fixed);
 //   3. the files the CLI ships with become SEA assets, listed in the asset resources.json that src/resources.ts reads:
 //      templates/, manuals/, winpe-overlay/, examples/site.yaml and drivers/ (for `demo`), and build/assistant.exe gzip-compressed;
-//   4. one SEA blob (made by the Linux node of the target's exact version) is injected into a copy of each pinned
-//      runtime (scripts/lib/sea.mjs: node.exe unsigned first with osslsigncode, then postject).
+//   4. one SEA blob (made by the Linux node of the target's exact version, in a private work folder under
+//      build/release) is injected into a copy of each pinned runtime (scripts/lib/sea.mjs: node.exe unsigned first
+//      with osslsigncode, then postject).
 // Outputs are written beside their final name and renamed into place; SHA256SUMS last. Progress goes to stderr;
 // exit 1 on failure. Incremental: steps 1-3 take seconds; when the bundle, the assets, the tools and this script are
 // those of build/release/stamp.json and both executables still have the hashes recorded there, step 4 (minutes of
@@ -14,7 +15,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -65,34 +66,37 @@ const OUT = {
 
 const log = (msg) => process.stderr.write(`build-release: ${msg}\n`);
 
-/** Writes every resource as an asset file under build/release/assets and returns the SEA `assets` map. */
-async function prepareAssets() {
-  const assetDir = join(WORK, 'assets');
-  await rm(assetDir, { recursive: true, force: true });
-  await mkdir(assetDir, { recursive: true });
-  const index = {};
-  const assets = {};
-  let n = 0;
+/** Every shipped file: repository path, host path, asset name and index entry (read and hashed, nothing written). */
+async function collectResources() {
+  const list = [];
   for (const r of RESOURCES) {
     const abs = join(ROOT, r);
     const info = await stat(abs).catch(() => undefined);
     if (!info) throw new BuildError(`${r} is missing`);
-    const files = info.isDirectory() ? (await listFiles(abs)).sort() : [abs];
-    for (const file of files) {
+    for (const file of info.isDirectory() ? (await listFiles(abs)).sort() : [abs]) {
       const name = rel(file);
       const bytes = await readFile(file);
-      const gzip = GZIP.has(name);
-      const asset = `r${n++}`;
-      const assetFile = join(assetDir, asset);
-      await writeAtomic(assetFile, gzip ? gzipSync(bytes, { level: 9 }) : bytes);
-      assets[asset] = assetFile;
-      index[name] = { asset, size: bytes.length, sha256: sha256(bytes), gzip };
+      list.push({ name, file, entry: { asset: `r${list.length}`, size: bytes.length, sha256: sha256(bytes), gzip: GZIP.has(name) } });
     }
   }
-  const indexFile = join(assetDir, 'resources.json');
-  await writeAtomic(indexFile, `${JSON.stringify(index, null, 2)}\n`);
+  const index = Object.fromEntries(list.map((r) => [r.name, r.entry]));
+  return { list, indexText: `${JSON.stringify(index, null, 2)}\n` };
+}
+
+/** Writes the asset files and their index into `dir`; returns the SEA `assets` map. */
+async function writeAssets(dir, { list, indexText }) {
+  const assets = {};
+  for (const r of list) {
+    const bytes = await readFile(r.file);
+    if (sha256(bytes) !== r.entry.sha256) throw new BuildError(`${r.name} changed during the build`);
+    const assetFile = join(dir, r.entry.asset);
+    await writeFile(assetFile, r.entry.gzip ? gzipSync(bytes, { level: 9 }) : bytes);
+    assets[r.entry.asset] = assetFile;
+  }
+  const indexFile = join(dir, 'resources.json');
+  await writeFile(indexFile, indexText);
   assets['resources.json'] = indexFile;
-  return { assets, count: Object.keys(index).length, indexSha256: sha256(await readFile(indexFile)) };
+  return assets;
 }
 
 /** True when the executables and SHA256SUMS are those the stamp records for `key`. */
@@ -117,7 +121,7 @@ async function main() {
   const a = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-assistant.mjs')], { stdio: 'inherit' });
   if (a.status !== 0) throw new BuildError('scripts/build-assistant.mjs failed');
 
-  // 2. Bundle.
+  // 2. Bundle (kept as build/release/lifeboat.cjs for reading; the blob is made from a private copy).
   const outfile = join(WORK, 'lifeboat.cjs');
   const define = { __LIFEBOAT_VERSION__: JSON.stringify(version) };
   const text = await banner();
@@ -125,21 +129,33 @@ async function main() {
   await writeAtomic(outfile, b.text);
   log(`bundle ${rel(outfile)} ${mb(b.text.length)} from ${b.inputs.length} files in ${seconds(ms)}`);
 
-  // 3. Assets; 4. blob and executables.
-  const { assets, count, indexSha256 } = await prepareAssets();
-  log(`${count} shipped files as SEA assets`);
+  // 3. Assets: hashed first, written only when a build is due; 4. blob and executables.
+  const resources = await collectResources();
   const key = sha256(JSON.stringify({
     tools: await toolVersions(),
     script: sha256(await readFile(fileURLToPath(import.meta.url))),
     bundle: sha256(b.text),
-    assets: indexSha256,
+    assets: sha256(resources.indexText),
   }));
   if (!process.argv.includes('--force') && !process.argv.includes('--linux-only') && (await upToDate(key))) {
     log(`dist/release is up to date (${seconds(performance.now() - t0)})`);
     return;
   }
+  // A private work folder: two builds at once (test files run in parallel) never share half-written files.
+  const work = await mkdtemp(join(WORK, 'work-'));
+  try {
+    await buildExecutables({ work, bundleText: b.text, resources, key, version, timings, t0 });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function buildExecutables({ work, bundleText, resources, key, version, timings, t0 }) {
+  await writeFile(join(work, 'lifeboat.cjs'), bundleText);
+  const assets = await writeAssets(work, resources);
+  log(`${resources.list.length} shipped files as SEA assets`);
   const runtimes = await ensureRuntimes(timings, log);
-  const blob = await makeSeaBlob({ nodeLinux: runtimes.linux, workDir: WORK, main: 'lifeboat.cjs', blob: 'lifeboat.blob', assets }, timings, log);
+  const blob = await makeSeaBlob({ nodeLinux: runtimes.linux, workDir: work, main: 'lifeboat.cjs', blob: 'lifeboat.blob', assets }, timings, log);
   await rm(OUT.sums, { force: true });
   // --linux-only: a quicker build for trying the bundle (no SHA256SUMS then).
   if (process.argv.includes('--linux-only')) {
