@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec --test-concurrency=2
 TS_SOURCES := $(shell find src -name '*.ts')
 
-.PHONY: all deps build test test-unit demo bench clean
+.PHONY: all deps build release test test-unit demo bench clean
 
 all: build
 
@@ -20,7 +20,7 @@ dist/.built: $(TS_SOURCES) tsconfig.json node_modules/.package-lock.json
 	@touch $@
 
 # The Windows restore assistant (Node 22 SEA); the script itself skips work when nothing changed.
-build/assistant.exe: $(TS_SOURCES) scripts/build-assistant.mjs package.json node_modules/.package-lock.json
+build/assistant.exe: $(TS_SOURCES) scripts/build-assistant.mjs scripts/lib/sea.mjs package.json node_modules/.package-lock.json
 	node scripts/build-assistant.mjs
 
 .cache/wine/.lifeboat-win10: scripts/setup-wine.sh
@@ -28,7 +28,12 @@ build/assistant.exe: $(TS_SOURCES) scripts/build-assistant.mjs package.json node
 
 build: deps dist/.built build/assistant.exe
 
-test: build .cache/wine/.lifeboat-win10
+# The portable executables: dist/release/lifeboat-win-x64.exe, lifeboat-linux-x64 and SHA256SUMS (Node SEA builds of
+# the whole CLI). The script skips the slow part (postject) when bundle, assets and tools are unchanged.
+release: build
+	node scripts/build-release.mjs
+
+test: build release .cache/wine/.lifeboat-win10
 	$(NODE_TEST) test/unit/*.test.ts test/integration/*.test.ts
 
 test-unit: build

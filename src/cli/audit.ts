@@ -18,7 +18,7 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .option('--html <file>', 'also write the report as an HTML page')
     .description('check restore points, chain health, retention and RPO per server (exit 3 when a server breaks its RPO or has a broken chain)')
-    .addHelpText('after', '\nExamples:\n  lifeboat audit --site site.yaml --share /mnt/veeam\n  lifeboat audit --site site.yaml --share /mnt/veeam --json --html audit.html')
+    .addHelpText('after', '\nExamples:\n  lifeboat audit --site site.yaml --share /mnt/veeam\n  lifeboat audit --site site.yaml --share /mnt/veeam --json --html audit.html\n  lifeboat-win-x64.exe audit --site site.yaml --share \\\\nas01\\veeam     (Windows: a UNC share or D:\\backups)')
     .action(async (opts: { site: string; share: string; now?: string; json?: boolean; html?: string }) => {
       if (opts.now !== undefined && opts.now.trim() === '') throw new InputError('--now is empty', 'Give a time such as 2026-01-31T12:00:00Z.');
       const now = opts.now !== undefined ? (parseDate(opts.now, '--now') as Date) : new Date();

@@ -1,17 +1,18 @@
 /** `lifeboat build`: the site's recovery media (ISO + USB image) from a Veeam recovery ISO. */
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type BuildReport, type BuildSecrets, buildMedia } from '../media/build.js';
 import {
   ENV_SHARE_PASSWORD, ENV_UNLOCK, Secret, checkPassphrase, generateRecoveryCode, getSecret,
 } from '../secrets/index.js';
 import type { Site } from '../site/index.js';
+import { resourcePath } from '../resources.js';
 import { parseDate } from './common.js';
 import { bold, formatBytes, printJson, say, warn, yellow } from './output.js';
 import { progressMeter } from './progress.js';
 
-export const ASSISTANT_EXE = fileURLToPath(new URL('../../build/assistant.exe', import.meta.url));
+/** build/assistant.exe (from the repository, or unpacked from the release exe): called only when a build needs it. */
+export const assistantExe = (): string => resourcePath('build/assistant.exe');
 
 export interface BuildCliOptions {
   site: string;
@@ -64,7 +65,7 @@ export function registerBuild(program: Command): void {
         siteFile: opts.site,
         base: opts.base,
         outDir: resolve(opts.out),
-        assistantExe: ASSISTANT_EXE,
+        assistantExe: assistantExe(),
         usb: opts.usb,
         autostart: opts.autostart,
         ...(opts.wimTool === undefined ? {} : { wimTool: opts.wimTool }),

@@ -5,18 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { JobError } from '../errors.js';
 import { buildMedia } from '../media/build.js';
 import { makeStandInBase } from '../media/stand-in-base.js';
 import { verifyMedia } from '../media/verify.js';
 import { Secret, generateRecoveryCode } from '../secrets/index.js';
-import { ASSISTANT_EXE } from './build.js';
+import { resourcePath } from '../resources.js';
+import { assistantExe } from './build.js';
 import { bold, formatBytes, green, red, say, yellow } from './output.js';
 import { progressMeter } from './progress.js';
 
-const EXAMPLE_SITE = fileURLToPath(new URL('../../examples/site.yaml', import.meta.url));
 
 export function registerDemo(program: Command): void {
   program
@@ -36,10 +35,10 @@ export function registerDemo(program: Command): void {
       let code: Secret | undefined;
       const meter = progressMeter('  ');
       const { report, files } = await buildMedia({
-        siteFile: EXAMPLE_SITE,
+        siteFile: join(resourcePath('examples'), 'site.yaml'), // with examples/drivers beside it
         base,
         outDir: out,
-        assistantExe: ASSISTANT_EXE,
+        assistantExe: assistantExe(),
         // A demo share password is made up on the spot: the example share does not exist.
         secrets: async () => {
           const unlock = generateRecoveryCode();

@@ -48,4 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv);
+// No top-level await: the release exe bundles this file as CommonJS (scripts/build-release.mjs).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

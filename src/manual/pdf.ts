@@ -10,15 +10,37 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { JobError } from '../errors.js';
 
-const CANDIDATES: Record<string, readonly string[]> = {
-  linux: ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin/chromium', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/usr/bin/microsoft-edge'],
-  win32: [
-    'C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe',
-    'C:\\Program Files\\Microsoft\\Edge\\Application\\msedge.exe',
-    'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe',
-  ],
+const UNIX_CANDIDATES: Record<string, readonly string[]> = {
+  linux: ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin/chromium', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/usr/bin/microsoft-edge', '/usr/bin/microsoft-edge-stable'],
   darwin: ['/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', '/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge', '/Applications/Chromium.app/Contents/MacOS/Chromium'],
 };
+
+/** Chromium-family browsers on Windows, relative to the folders they install into; Edge first (every Windows has it). */
+const WINDOWS_BROWSERS = [
+  'Microsoft\\Edge\\Application\\msedge.exe',
+  'Google\\Chrome\\Application\\chrome.exe',
+  'Chromium\\Application\\chrome.exe',
+  'BraveSoftware\\Brave-Browser\\Application\\brave.exe',
+];
+
+/**
+ * Where to look, in order. On Windows: Program Files (x86) (where Edge lives), Program Files, then the per-user
+ * installs in %LOCALAPPDATA%, each taken from the environment (another drive than C:, a localised folder) with the
+ * usual C:\ folders as fallback.
+ */
+export function browserCandidates(platform: string, env: NodeJS.ProcessEnv): string[] {
+  if (platform !== 'win32') return [...(UNIX_CANDIDATES[platform] ?? [])];
+  const get = (name: string) => Object.entries(env).find(([k, v]) => k.toUpperCase() === name.toUpperCase() && v)?.[1];
+  const roots = [
+    get('ProgramFiles(x86)') ?? 'C:\\Program Files (x86)',
+    get('ProgramW6432') ?? get('ProgramFiles') ?? 'C:\\Program Files',
+    get('ProgramFiles') ?? 'C:\\Program Files',
+    get('LOCALAPPDATA'),
+  ].filter((r): r is string => !!r).map((r) => r.replace(/\\+$/, ''));
+  const out: string[] = [];
+  for (const b of WINDOWS_BROWSERS) for (const r of roots) out.push(`${r}\\${b}`);
+  return [...new Set(out)];
+}
 
 /** Environment variable naming a browser executable to use instead of the search. */
 export const ENV_BROWSER = 'LIFEBOAT_BROWSER';
@@ -30,7 +52,7 @@ export async function findBrowser(env: NodeJS.ProcessEnv = process.env, platform
     if (wanted === '' || wanted === 'none') return undefined;
     return (await executable(wanted)) ? wanted : undefined;
   }
-  for (const c of CANDIDATES[platform] ?? []) if (await executable(c)) return c;
+  for (const c of browserCandidates(platform, env)) if (await executable(c)) return c;
   return undefined;
 }
 

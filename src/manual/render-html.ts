@@ -4,16 +4,15 @@
  * CSS file and the HTML our own Markdown renderer made from the (escaped) prose files.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { JobError } from '../errors.js';
 import type { ManualModel } from './data.js';
 import { renderMarkdown } from './markdown.js';
+import { resourcePath } from '../resources.js';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const TEMPLATE_DIR = join(PACKAGE_ROOT, 'templates', 'manual');
-export const PROSE_DIR = join(PACKAGE_ROOT, 'manuals');
+export const TEMPLATE_DIR = resourcePath('templates/manual');
+export const PROSE_DIR = resourcePath('manuals');
 
 export interface Sources {
   readonly layout: string;

@@ -26,8 +26,10 @@ import {
   type ScheduleTrigger,
 } from '../veeam/schedule.js';
 import { writeError } from '../util/atomic-file.js';
+import { resourcePath } from '../resources.js';
+import { pathToFileURL } from 'node:url';
 
-export const TEMPLATE_DIR = new URL('../../templates/backup/', import.meta.url);
+export const TEMPLATE_DIR = pathToFileURL(`${resourcePath('templates/backup')}/`);
 export const TASK_XML_FILE = 'backup-task.xml';
 /** A fixed, past Monday: the triggers' StartBoundary (only its time of day matters). */
 const START_DATE = '2024-01-01';

@@ -87,7 +87,18 @@ export interface FindSyslinuxOptions {
   mbrBinCandidates?: readonly string[];
   /** Candidate module directories; the first holding all of {@link SYSLINUX_MODULES} wins. */
   moduleDirCandidates?: readonly string[];
+  /** The host platform; default process.platform. */
+  platform?: NodeJS.Platform;
 }
+
+/**
+ * Why a USB image built on Windows is UEFI-only, and what that means for the stick: syslinux (the BIOS boot code
+ * installer) is a Linux program.
+ */
+export const WINDOWS_NO_BIOS_REASON =
+  'legacy BIOS boot needs syslinux, a Linux-only tool, so this USB image has none: the stick starts machines in UEFI mode ' +
+  '(PCs and servers from about 2012 on, VMs set to UEFI) but not a machine set to legacy BIOS/CSM boot; the ISO boots both ways. ' +
+  'For a stick that also boots in BIOS mode, build once on Linux (lifeboat-linux-x64, or WSL)';
 
 async function isExecutable(path: string): Promise<boolean> {
   try {
@@ -156,6 +167,7 @@ function toolEnv(): NodeJS.ProcessEnv {
  * report ("UEFI-only USB: <reason>").
  */
 export async function findSyslinux(options: FindSyslinuxOptions = {}): Promise<SyslinuxFiles | SyslinuxMissing> {
+  if ((options.platform ?? process.platform) === 'win32') return { missing: ['syslinux'], reason: WINDOWS_NO_BIOS_REASON };
   const searchPath = options.searchPath ?? defaultSearchPath();
   const missing: string[] = [];
   const problems: string[] = [];

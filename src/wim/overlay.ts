@@ -1,12 +1,11 @@
 /**
- * The files of winpe-overlay/ and where they go. Resolved from this module's own location: src/wim/ (tsx) or
- * dist/wim/ (compiled), two levels below the package root either way.
+ * The files of winpe-overlay/ and where they go (found through src/resources.ts: in the repository, or unpacked from
+ * the release exe).
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { resourcePath } from '../resources.js';
 
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const OVERLAY_DIR = join(PACKAGE_ROOT, 'winpe-overlay');
+export const OVERLAY_DIR = resourcePath('winpe-overlay');
 
 /** winpe-overlay/launch.cmd: goes into the boot image as \lifeboat\launch.cmd (see LAUNCH_CMD_IMAGE_PATH). */
 export const LAUNCH_CMD = join(OVERLAY_DIR, 'launch.cmd');

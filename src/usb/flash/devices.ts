@@ -193,6 +193,8 @@ export const linuxLister: DeviceLister = {
 /** The PowerShell script: one JSON array of disks with their partitions' drive letters and the system drive. */
 export const GET_DISK_SCRIPT = [
   "$ErrorActionPreference = 'Stop'",
+  // Redirected output is otherwise in the OEM code page: model names such as "Intenso Speed Line" with umlauts break.
+  '[Console]::OutputEncoding = [System.Text.Encoding]::UTF8',
   '$sys = ($env:SystemDrive).TrimEnd(\':\')',
   '$disks = @(Get-Disk | ForEach-Object { $d = $_; [pscustomobject]@{',
   '  Number = $d.Number; FriendlyName = $d.FriendlyName; Size = $d.Size; BusType = "$($d.BusType)";',
@@ -448,9 +450,15 @@ export function listerFor(platform: NodeJS.Platform = process.platform): DeviceL
   return undefined;
 }
 
-/** The disk `path` names (its path, name or an alias; /dev/disk/by-id links resolved by the caller), if listed. */
+/**
+ * The disk `path` names (its path, name or an alias; /dev/disk/by-id links resolved by the caller), if listed.
+ * Windows device names are case-insensitive (\\.\physicaldrive1 is \\.\PhysicalDrive1); others are not.
+ */
 export function findDevice(devices: readonly BlockDevice[], path: string): BlockDevice | undefined {
-  return devices.find((d) => d.path === path || d.name === path || d.aliases.includes(path));
+  const exact = devices.find((d) => d.path === path || d.name === path || d.aliases.includes(path));
+  if (exact) return exact;
+  const folded = path.toUpperCase();
+  return devices.find((d) => d.path.startsWith('\\\\.\\') && [d.path, d.name, ...d.aliases].some((n) => n.toUpperCase() === folded));
 }
 
 /** The disk holding `path` when it names a partition of a listed disk (/dev/sdb1 -> sdb). */

@@ -100,7 +100,15 @@ export function unmountCommands(device: BlockDevice, platform: NodeJS.Platform =
     for (const m of own) out.push({ command: 'umount', args: [m], what: `${m} (${device.name})` });
     return out;
   }
-  return []; // Windows: volumes are not dismounted yet (see the notes in bench/README.md / the report)
+  if (platform === 'win32') {
+    // Windows refuses raw writes into a mounted volume's sectors unless the volume is locked or dismounted;
+    // `fsutil volume dismount` does the latter (it needs the administrator rights flashing needs anyway).
+    return device.mountpoints
+      .map((m) => /^([A-Z]:)\\?$/i.exec(m)?.[1]?.toUpperCase())
+      .filter((l): l is string => !!l)
+      .map((l) => ({ command: 'fsutil', args: ['volume', 'dismount', l], what: l }));
+  }
+  return [];
 }
 
 /** Unmounts what `unmountCommands` lists; returns what was unmounted. JobError when a mount is busy. */
@@ -126,7 +134,7 @@ export async function openTarget(t: ResolvedTarget, imageSize: number, io: IoMod
       : await FileTarget.open(t.path, { kind: 'device', size: t.device.size, io });
   } catch (e) {
     const code = (e as { code?: string }).code ?? String(e);
-    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`no permission to write ${t.path} (${code})`, 'Run as root (sudo) or as a member of the disk group.');
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`no permission to write ${t.path} (${code})`, process.platform === 'win32' ? 'Run from a PowerShell opened with "Run as administrator" (writing a disk needs it, as with Rufus).' : 'Run as root (sudo) or as a member of the disk group.');
     if (code === 'EBUSY') throw new JobError(`${t.path} is busy (${code}): something still has it mounted or open`, 'Unmount it and close programs using it, then try again. Nothing was written.');
     throw new JobError(`cannot open ${t.path} for writing (${code})`, undefined, { cause: e });
   }
