@@ -104,7 +104,7 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     for (const c of model.chapters) {
       const m = new RegExp(`${c.number} ${c.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} page (\\d+)`).exec(await pdfText(r.pdf, 2));
       assert.ok(m, `contents list "${c.title}" with a page`);
-      assert.ok((await pdfText(r.pdf, Number(m[1]))).trimStart().startsWith(`${c.number} ${c.title.split(' ')[0]}`), `"${c.title}" starts on page ${m[1]}`);
+      assert.ok((await pdfText(r.pdf, Number(m[1]))).includes(`${c.number} ${c.title.split(' ').slice(0, 3).join(' ')}`), `"${c.title}" starts on page ${m[1]}`);
     }
     // The assistant is described with its real screen titles.
     for (const step of STEPS) assert.ok(text.includes(step.title), `assistant screen "${step.title}" is described`);
@@ -188,7 +188,9 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     assert.ok(text.includes(`${restore.text}: ${restore.sentence}`), `restore estimate "${restore.text}" on the sheet`);
     const model = buildManualModel({ site: one, siteFile: ONE }, { sealedPage: false });
     for (const c of model.chapters) assert.ok(text.includes(c.title), `chapter "${c.title}"`);
-    assert.ok(!text.includes(CHAPTERS.vm) && !text.includes(CHAPTERS.sealed));
+    assert.ok(!text.includes(CHAPTERS.sealed));
+    // The physical server still has its way into a VM (the site runs no hypervisor: the generic settings).
+    assert.ok(text.includes(CHAPTERS.vm) && text.includes(`${srv.name} as a VM on any hypervisor`));
     assert.match(text, /Boot menu key F12/, 'Fujitsu boots with F12');
     assert.match(text, /Boot mode to use UEFI \(GPT disks\)/);
     for (const f of await readdir(out)) assert.ok(!f.includes('.tmp-'), `no temporary file ${f} left`);
