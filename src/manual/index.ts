@@ -88,8 +88,7 @@ export async function renderManual(input: ManualInput, outDir: string, opts: Ren
     const pdfSkipped = opts.pdf && !browser ? 'no Chromium-family browser (chromium, Chrome or Edge) was found: HTML only' : undefined;
     const pdfs = new Map<string, { pdf: string; pages: number }>();
     if (browser) {
-      const printer = await PdfPrinter.open(browser);
-      const forget = printer.onInterrupt(() => out.abortSync());
+      const printer = await PdfPrinter.open(browser, () => out.abortSync());
       try {
         for (const d of docs) {
           const printed = d.model.sealedOnly ? await printer.print(out.pending(`${d.base}.html`), d.footer) : await printLaidOut(printer, d.model, sources, out, d.base, d.mode, d.footer);
@@ -97,7 +96,6 @@ export async function renderManual(input: ManualInput, outDir: string, opts: Ren
           pdfs.set(d.base, { pdf: out.target(`${d.base}.pdf`), pages: printed.pages });
         }
       } finally {
-        forget();
         await printer.close();
       }
     }
@@ -165,12 +163,27 @@ async function prepareOutDir(outDir: string): Promise<void> {
   try {
     await mkdir(outDir, { recursive: true });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = await mkdirErrorCode(outDir, e);
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new InputError(`--out "${outDir}" is not a folder`, 'Choose a folder (it is created if missing).');
     if (code === 'EROFS') throw new InputError(`cannot create "${outDir}": the file system is read-only`, 'Choose an output folder on a writable disk.');
     throw writeError(outDir, e);
   }
   if (!(await stat(outDir)).isDirectory()) throw new InputError(`--out "${outDir}" is not a folder`, 'Choose a folder (it is created if missing).');
+}
+
+/**
+ * The real reason a recursive mkdir failed: on a read-only file system it may say ENOENT; making the first missing
+ * folder on its own gives the file system's answer (EROFS, EACCES).
+ */
+async function mkdirErrorCode(outDir: string, e: unknown): Promise<string | undefined> {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'ENOENT') return code;
+  let missing = outDir;
+  while (dirname(missing) !== missing && !(await lstat(dirname(missing)).catch(() => undefined))) missing = dirname(missing);
+  return mkdir(missing).then(
+    () => code,
+    (e2: NodeJS.ErrnoException) => e2.code ?? code,
+  );
 }
 
 /**

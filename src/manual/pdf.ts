@@ -77,10 +77,12 @@ export class PdfPrinter {
     private context: import('playwright-core').BrowserContext | undefined,
   ) {}
 
-  static async open(browser: string): Promise<PdfPrinter> {
+  /** Starts the browser. `onInterrupt` runs (synchronously) when a signal ends the process while it is open. */
+  static async open(browser: string, onInterrupt?: () => void): Promise<PdfPrinter> {
     await removeStaleProfiles();
     const profile = await mkdtemp(join(tmpdir(), `${PROFILE_PREFIX}${process.pid}-`));
     const printer = new PdfPrinter(browser, profile, undefined);
+    if (onInterrupt) printer.cleanups.add(onInterrupt);
     for (const s of SIGNALS) process.on(s, printer.onSignal);
     try {
       const { chromium } = await import('playwright-core');
@@ -99,12 +101,6 @@ export class PdfPrinter {
       await printer.close();
       throw printError(browser, e);
     }
-  }
-
-  /** Registers a synchronous clean-up to run when a signal ends the process while the printer is open. */
-  onInterrupt(cleanup: () => void): () => void {
-    this.cleanups.add(cleanup);
-    return () => this.cleanups.delete(cleanup);
   }
 
   /**
