@@ -54,7 +54,7 @@ export function registerFlash(program: Command): void {
       '',
       'Examples:',
       '  lifeboat flash --list',
-      '  lifeboat flash dist/muster-usb.img /dev/sdb',
+      '  lifeboat flash dist/muster-stb-usb.img /dev/sdb',
       '',
       'Only the parts of the image that hold data are written (the build\'s block map), in 4 MiB blocks, then flushed,',
       'read back from the stick and compared by SHA-256. Refused: the system disk, disks with mounted system',
@@ -63,7 +63,7 @@ export function registerFlash(program: Command): void {
     ].join('\n'))
     .action(async (image: string | undefined, device: string | undefined, opts: FlashOpts) => {
       if (opts.list) return listDisks(opts.json === true);
-      if (!image || !device) throw new InputError('flash needs IMAGE and DEVICE (or --list)', 'Example: lifeboat flash dist/muster-usb.img /dev/sdb; see the disks with lifeboat flash --list.');
+      if (!image || !device) throw new InputError('flash needs IMAGE and DEVICE (or --list)', 'Example: lifeboat flash dist/muster-stb-usb.img /dev/sdb; see the disks with lifeboat flash --list.');
 
       const prepared = await prepareImage(image, opts.blockmap);
       const target = await resolveTarget(device, prepared.size, { allowNonRemovable: opts.allowNonRemovable === true });
