@@ -197,6 +197,14 @@ describe('loadSite', () => {
     assert.match(topLevel[0] ?? '', /^site\.yaml:36: sharePassword: unknown key: passwords never go in site\.yaml/);
   });
 
+  test('a legacy BIOS server with a system disk over 2 TiB is an error; a data disk over 2 TiB or UEFI is fine', () => {
+    const lines = errorLines(edit({ 34: '    disks: [{sizeGb: 3000}, {sizeGb: 5000}]' }));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /^site\.yaml:34: servers\[2\]\.disks\[0\]\.sizeGb: a legacy BIOS server starts from an MBR disk, which holds at most 2 TiB \(2199 GB\), not 3000 GB/);
+    assert.doesNotThrow(() => parseSite(edit({ 34: '    disks: [{sizeGb: 2199}, {sizeGb: 5000}]' })));
+    assert.doesNotThrow(() => parseSite(edit({ 32: '    firmware: uefi', 34: '    disks: [{sizeGb: 3000}]' })));
+  });
+
   test('range and format checks', () => {
     assert.deepEqual(errorLines(`${BASE.join('\n')}\nrpoHours: 30\nretentionDays: 0`), [
       'site.yaml:36: rpoHours: must be at most 24',
