@@ -1,5 +1,7 @@
 /** `lifeboat assistant --simulate SCENARIO`: the restore assistant on a training scenario, on any machine. */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runAssistant } from '../assistant/run.js';
 import { ConsoleUi } from '../assistant/ui.js';
@@ -27,7 +29,7 @@ export function registerAssistant(program: Command): void {
       if (!opts.simulate) {
         throw new InputError('the assistant runs inside Windows PE, started from the recovery media', 'To train on this machine, give a scenario: lifeboat assistant --simulate examples/scenarios/healthy-physical');
       }
-      const platform = await SimulatedPlatform.start(opts.simulate, { work: opts.keep && resolve(opts.keep) });
+      const platform = await SimulatedPlatform.start(await scenarioFolder(opts.simulate), { work: opts.keep && resolve(opts.keep) });
       let code: number;
       try {
         code = await runAssistant(platform, new ConsoleUi());
@@ -38,4 +40,11 @@ export function registerAssistant(program: Command): void {
       // session's outcome (0: ended normally, whatever the restore found).
       if (code !== 0) process.exit(code);
     });
+}
+
+/** A scenario as given: a folder, or a bare name from the help's list (a folder of examples/scenarios/). */
+async function scenarioFolder(given: string): Promise<string> {
+  if (/[\\/]/.test(given) || (await stat(resolve(given, 'scenario.json')).catch(() => undefined))) return given;
+  const bundled = fileURLToPath(new URL(`../../examples/scenarios/${given}`, import.meta.url));
+  return (await stat(resolve(bundled, 'scenario.json')).catch(() => undefined)) ? bundled : given;
 }

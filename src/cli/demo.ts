@@ -22,6 +22,15 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .option('--out <dir>', 'folder for the demo outputs', 'dist/demo')
     .description('run the whole pipeline on the bundled example site, from a generated stand-in Veeam recovery ISO')
+    .addHelpText('after', [
+      '',
+      'Builds examples/site.yaml into an ISO and a USB image with a generated recovery code (shown once), prints its',
+      'manual, and verifies both images. Nothing is needed beyond Lifeboat itself: the Veeam ISO is a stand-in.',
+      '',
+      'Examples:',
+      '  lifeboat demo                      # outputs in dist/demo',
+      '  lifeboat demo --out /tmp/lifeboat-demo',
+    ].join('\n'))
     .action(async (opts: { out: string }) => {
       const out = resolve(opts.out);
       await mkdir(out, { recursive: true });

@@ -51,7 +51,7 @@ export function registerFlash(program: Command): void {
       '',
       'Examples:',
       '  lifeboat flash --list',
-      '  lifeboat flash dist/muster-usb.img /dev/sdb',
+      '  lifeboat flash dist/muster-stb-usb.img /dev/sdb',
       '',
       'Only the parts of the image that hold data are written (the build\'s block map), in 4 MiB blocks, then flushed',
       'and read back from the stick and compared with the image, whose blocks were checked by SHA-256 against the map',
@@ -65,7 +65,7 @@ export function registerFlash(program: Command): void {
     ].join('\n'))
     .action(async (image: string | undefined, device: string | undefined, opts: FlashOpts) => {
       if (opts.list) return listDisks(opts.json === true);
-      if (!image || !device) throw new InputError('flash needs IMAGE and DEVICE (or --list)', 'Example: lifeboat flash dist/muster-usb.img /dev/sdb; see the disks with lifeboat flash --list.');
+      if (!image || !device) throw new InputError('flash needs IMAGE and DEVICE (or --list)', 'Example: lifeboat flash dist/muster-stb-usb.img /dev/sdb; see the disks with lifeboat flash --list.');
       // loaded here, not at the top: start-up stays fast (see src/cli/main.ts)
       const { flashTo, prepareImage, resolveTarget, unmountDevice } = await import('../usb/flash/flash.js');
       const { assertConfirmed, erasePlan } = await import('../usb/flash/safety.js');

@@ -16,8 +16,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
       'Turns a Veeam Agent for Windows recovery ISO into a site\'s complete, tested restore kit.',
       '',
       'Human messages and progress go to stderr; with --json a command prints one JSON document on stdout.',
-      'Exit codes: 0 ok, 1 the job failed, 2 bad usage or input (the message names the file or field),',
-      '3 an audit found an RPO or backup chain problem.',
+      // One paragraph: commander wraps it to the terminal; a line break of our own would split it oddly.
+      'Exit codes: 0 ok, 1 the job failed, 2 bad usage or input (the message names the file or field), 3 an audit found an RPO or backup chain problem.',
     ].join('\n'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

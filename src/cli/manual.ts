@@ -38,7 +38,7 @@ export function registerManual(program: Command): void {
       const site = await loadSite(opts.site);
       const catalog = opts.share ? await readShareCatalog(opts.share, site) : undefined;
       const result = await renderManual(
-        { site, siteFile: opts.site, builtAt: parseDate(opts.date), catalog },
+        { site, siteFile: opts.site, builtAt: parseDate(opts.date), catalog, platform: process.platform },
         resolve(opts.out),
         { pdf: opts.pdf, sealedPage: false },
       );

@@ -5,6 +5,22 @@ import { formatGb } from '../veeam/capacity.js';
 import { planSite } from '../veeam/feasibility.js';
 import { bold, dim, green, printJson, red, say, yellow } from './output.js';
 
+/** The capacity inputs as people call them (the JSON keeps the field names). */
+const INPUT_LABELS: Record<string, string> = {
+  dataBytes: 'data to restore',
+  fullBytes: 'full backup',
+  dailyChangeBytes: 'daily change',
+  retentionDays: 'days kept',
+  reduction: 'saved by compression and deduplication',
+  padFraction: 'safety pad on the increments',
+};
+
+/** The assumptions every server shares (only when there is more than one server). */
+function commonAssumptions(perServer: readonly (readonly string[])[]): string[] {
+  if (perServer.length < 2) return [];
+  return [...new Set(perServer[0])].filter((a) => perServer.every((list) => list.includes(a)));
+}
+
 export function registerPlan(program: Command): void {
   program
     .command('plan')
@@ -22,19 +38,22 @@ export function registerPlan(program: Command): void {
       }
       say(`${bold(plan.site.name)}: RPO ${plan.rpoHours} hours, ${plan.retentionDays} days kept, link ${plan.linkGbps} Gbit/s`);
       say(dim(`capacity = ${plan.capacity.formula}`));
+      // An assumption that holds for every server is said once, here; the others with their server.
+      const everyServer = commonAssumptions(plan.servers.map((s) => [...s.capacity.assumptions, ...s.feasibility.assumptions]));
+      if (everyServer.length) say(dim(`assumed for every server: ${everyServer.join('; ')}`));
       for (const s of plan.servers) {
         say('');
         say(`${bold(s.server)} (${s.basis === 'share' ? 'measured on the share' : 'estimated from site.yaml'}); schedule: ${s.schedule.summary}`);
         say(`  capacity: ${s.capacity.formula}`);
         for (const [name, input] of Object.entries(s.capacity.inputs)) {
           const value = input.unit === 'bytes' ? formatGb(input.value) : input.unit === 'days' ? `${input.value} days` : `${(input.value * 100).toFixed(1)}%`;
-          say(dim(`    ${name}: ${value} (${input.source}: ${input.note})`));
+          say(dim(`    ${INPUT_LABELS[name] ?? name}: ${value} (${input.source}: ${input.note})`));
         }
-        for (const a of s.capacity.assumptions) say(dim(`    assumed: ${a}`));
+        for (const a of s.capacity.assumptions) if (!everyServer.includes(a)) say(dim(`    assumed: ${a}`));
         say(`  restore:  ${s.restore.sentence}`);
         const v = s.feasibility.verdict;
         say(`  backup:   ${(v === 'ok' ? green : v === 'tight' ? yellow : red)(v)}: ${s.feasibility.sentence}`);
-        for (const a of s.feasibility.assumptions) say(dim(`    assumed: ${a}`));
+        for (const a of s.feasibility.assumptions) if (!everyServer.includes(a)) say(dim(`    assumed: ${a}`));
       }
       say('');
       say(`${bold('NAS total')}: ${formatGb(plan.capacity.totalBytes)} (full ${formatGb(plan.capacity.fullBytes)} + increments ${formatGb(plan.capacity.incrementsBytes)} + pad ${formatGb(plan.capacity.padBytes)})`);

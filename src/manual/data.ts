@@ -13,6 +13,7 @@ import { WEEKDAYS } from '../site/index.js';
 import {
   capacity,
   formatGb,
+  formatDuration,
   restoreTimeEstimate,
   RESTORE_DEFAULTS,
   type RestoreTimeEstimate,
@@ -21,6 +22,8 @@ import {
 import { backupSchedule, describeDays, type BackupSchedule } from '../veeam/schedule.js';
 import type { CatalogServer, ShareCatalog } from './catalog.js';
 import { HYPERVISOR_NAMES, type VmPlan, type VmScript, keepFailedVmScript, vmPlan } from './commands.js';
+import { auditCommands, type PlatformCommand } from './platform-commands.js';
+import { vendorDriverText, vmRecipe, type VmRecipe } from './recipes.js';
 
 /** The manual's chapters, in print order. `when` says whether the chapter is printed for this site. */
 export const CHAPTERS = {
@@ -30,12 +33,13 @@ export const CHAPTERS = {
   vm: 'Restoring into a virtual machine',
   assistant: 'The restore assistant, screen by screen',
   veeam: 'Veeam Bare Metal Recovery, page by page',
+  dc: 'Domain controllers: old restore points and USN rollback',
   after: 'After the restore',
-  log: 'Restore log',
-  sealed: 'Sealed page: recovery code',
   backup: 'The backup side',
   glossary: 'Glossary',
   sheets: 'Server sheets',
+  log: 'Restore log',
+  sealed: 'Sealed page: recovery code',
 } as const;
 export type ChapterId = keyof typeof CHAPTERS;
 
@@ -51,6 +55,11 @@ export interface ManualInput {
   readonly recoveryCode?: string;
   /** Backup metadata and measurements read from the share (`--share`). */
   readonly catalog?: ShareCatalog;
+  /**
+   * Where the commands printed for the backup side (audit) will be run: 'win32' prints the share as UNC path,
+   * 'linux' as a mounted folder (with the mount command); anything else prints both. Default: both.
+   */
+  readonly platform?: string;
 }
 
 export interface Chapter {
@@ -114,6 +123,14 @@ export interface ServerView {
   readonly boot?: BootFacts;
   readonly vm?: VmPlan;
   readonly keepFailed?: VmScript;
+  /** How to bring this server back as a VM (every server has one; physical ones on the site's hypervisors). */
+  readonly recipe: VmRecipe;
+  /** Physical servers: whether the media carries the vendor's driver pack. */
+  readonly vendorDrivers?: string;
+  /** When to call the escalation number: twice the estimate. */
+  readonly escalateAfter: string;
+  /** Page of the server's sheet, when known (filled in by the PDF pass). */
+  sheetPage?: number;
   readonly estimate: RestoreView;
   readonly backup?: {
     readonly newest: string;
@@ -190,6 +207,10 @@ export interface ManualModel {
   readonly servers: readonly ServerView[];
   readonly physicalServers: readonly ServerView[];
   readonly vmGroups: readonly { readonly hypervisor: Hypervisor; readonly name: string; readonly servers: readonly ServerView[] }[];
+  /** Physical servers with their VM recipes (chapter "Restoring into a virtual machine"). */
+  readonly physicalAsVm: readonly ServerView[];
+  /** Names of the hypervisors the site uses, e.g. "Microsoft Hyper-V and Proxmox VE"; empty when none. */
+  readonly siteHypervisorsText: string;
   readonly roles: { readonly dc: boolean; readonly sql: boolean; readonly exchange: boolean; readonly file: boolean; readonly app: boolean };
   readonly dcNames: string;
   readonly orderText: string;
@@ -206,6 +227,8 @@ export interface ManualModel {
     readonly anyMeasured: boolean;
     /** True when some data sizes were assumed from site.yaml. */
     readonly anyAssumed: boolean;
+    /** Escalate when the whole site is not back after this long (twice the total estimate). */
+    readonly escalateAfter: string;
   };
   readonly schedules: readonly ScheduleGroup[];
   readonly capacity: {
@@ -218,9 +241,18 @@ export interface ManualModel {
   };
   readonly catalog?: { readonly root: string; readAt: string; readonly missing: string; readonly problems: readonly string[] };
   readonly sealed?: { readonly code: string; readonly groups: readonly string[] };
+  /** Print only the sealed sheet (its own file) and its blank back. */
+  sealedOnly?: boolean;
+  /** The server sheets start below the glossary instead of on a new page (set by the PDF pass). */
+  sheetsFlow?: boolean;
+  /** A blank page before the sealed sheet, so that it is an odd (front) page (set by the PDF pass). */
+  sealedPadBefore?: boolean;
+  /** This copy was made for a build with a recovery code but leaves the code out (the copy to share). */
+  readonly sealedElsewhere?: { readonly file: string };
   readonly chapters: Chapter[];
   readonly chapter: Partial<Record<ChapterId, Chapter>>;
-  readonly auditCommand: string;
+  /** The audit command for each platform it may run on (see ManualInput.platform). */
+  readonly auditCommands: readonly PlatformCommand[];
   readonly manualCommand: string;
   readonly buildCommand: string;
   readonly flashCommand: string;
@@ -310,6 +342,9 @@ function serverView(site: Site, server: Server, order: number, isoFile: string, 
     boot: server.runsOn.kind === 'physical' ? BOOT_FACTS[server.runsOn.vendor] : undefined,
     vm: hypervisor ? vmPlan(server, hypervisor, isoFile) : undefined,
     keepFailed: hypervisor ? keepFailedVmScript(server.name, hypervisor) : undefined,
+    recipe: vmRecipe(site, server, isoFile),
+    vendorDrivers: vendorDriverText(site, server),
+    escalateAfter: formatDuration(2 * est.totalSeconds).replace('about ', ''),
     estimate: restoreView(cap, est),
     backup: backup
       ? {
@@ -328,7 +363,17 @@ function serverView(site: Site, server: Server, order: number, isoFile: string, 
 }
 
 /** Builds the view model. Pure: the same input gives the same model. */
-export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean }): ManualModel {
+export interface ModelOptions {
+  /** Print the sealed page with the recovery code (only when `input.recoveryCode` is set). */
+  readonly sealedPage: boolean;
+  /**
+   * The copy to share: the build has a recovery code, but this copy keeps only a note where the sealed page is,
+   * naming the file that holds it. Chapters and pages are the same as in the copy with the code.
+   */
+  readonly sealedElsewhere?: string;
+}
+
+export function buildManualModel(input: ManualInput, opts: ModelOptions): ManualModel {
   const { site } = input;
   const isoFile = `${site.site.id}.iso`;
   const usbFile = `${site.site.id}-usb.img`;
@@ -349,18 +394,21 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
     file: servers.some((s) => s.role === 'file'),
     app: servers.some((s) => s.role === 'app'),
   };
-  const sealed = opts.sealedPage && input.recoveryCode ? input.recoveryCode : undefined;
+  const sealed = opts.sealedPage && input.recoveryCode && !opts.sealedElsewhere ? input.recoveryCode : undefined;
   const ids: ChapterId[] = ['contacts', 'before'];
   if (physicalServers.length) ids.push('physical');
-  if (vmGroups.length) ids.push('vm');
-  ids.push('assistant', 'veeam', 'after', 'log');
-  if (sealed) ids.push('sealed');
-  ids.push('backup', 'glossary', 'sheets');
+  // Every server has a VM recipe: a physical one may have to come back as a VM when its hardware is broken.
+  ids.push('vm', 'assistant', 'veeam');
+  if (roles.dc) ids.push('dc');
+  // The restore log (a form to copy) and the sealed sheet (to cut off) come last, each on pages of their own.
+  ids.push('after', 'backup', 'glossary', 'sheets', 'log');
+  if (sealed || (opts.sealedElsewhere && input.recoveryCode)) ids.push('sealed');
   const chapters: Chapter[] = ids.map((id, i) => ({ id, number: i + 1, title: CHAPTERS[id] }));
   // The whole site one server after another, as `lifeboat plan` computes it: all data, one fixed part per server.
   const allBytes = cap.servers.reduce((a, c) => a + c.inputs.dataBytes.value, 0);
   const restoreAll = restoreTimeEstimate(allBytes, site.nas.linkSpeedGbps, { overheadMinutes: RESTORE_DEFAULTS.overheadMinutes * site.servers.length });
   const perServerAssumptions = restoreTimeEstimate(0, site.nas.linkSpeedGbps).assumptions;
+  const hypervisorNames = [...new Set(vmGroups.map((g) => g.name))];
   const siteFile = basename(input.siteFile);
   const account = site.share.domain ? `${site.share.domain}\\${site.share.user}` : site.share.user;
   return {
@@ -383,6 +431,8 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
     servers,
     physicalServers,
     vmGroups,
+    physicalAsVm: physicalServers,
+    siteHypervisorsText: hypervisorNames.length <= 1 ? (hypervisorNames[0] ?? '') : `${hypervisorNames.slice(0, -1).join(', ')} and ${hypervisorNames.at(-1)}`,
     roles,
     dcNames: servers.filter((s) => s.isDc).map((s) => s.name).join(', '),
     orderText: servers.map((s) => s.name).join(' → '),
@@ -394,6 +444,7 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
       assumptions: perServerAssumptions,
       anyMeasured: servers.some((s) => s.estimate.measured),
       anyAssumed: servers.some((s) => !s.estimate.measured),
+      escalateAfter: formatDuration(2 * restoreAll.totalSeconds).replace('about ', ''),
     },
     schedules: scheduleGroups(servers),
     capacity: capacityView(site, cap, servers, input.catalog),
@@ -406,9 +457,10 @@ export function buildManualModel(input: ManualInput, opts: { sealedPage: boolean
         }
       : undefined,
     sealed: sealed ? { code: sealed, groups: sealed.split(/[\s-]+/).filter(Boolean) } : undefined,
+    sealedElsewhere: !sealed && opts.sealedElsewhere && input.recoveryCode ? { file: opts.sealedElsewhere } : undefined,
     chapters,
     chapter: Object.fromEntries(chapters.map((c) => [c.id, c])),
-    auditCommand: `lifeboat audit --site ${siteFile} --share ${site.share.path}`,
+    auditCommands: auditCommands(site, siteFile, input.platform, input.catalog?.root),
     manualCommand: `lifeboat manual --site ${siteFile} --out manual`,
     buildCommand: `lifeboat build --site ${siteFile} --base VeeamRecoveryMedia.iso --out dist --generate-code`,
     flashCommand: `lifeboat flash dist/${usbFile} /dev/sdX`,

@@ -3,8 +3,8 @@
  * no browser is downloaded): Debian/Ubuntu `chromium` or `chromium-browser`, Google Chrome, or Microsoft Edge on
  * Windows. `findBrowser` returns undefined when there is none: the caller then keeps the HTML only and says so.
  */
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { constants, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -71,50 +71,173 @@ export const BROWSER_FLAGS = [
 ];
 
 export interface PrintResult {
+  /** The PDF file's bytes. */
+  readonly pdf: Buffer;
   readonly pages: number;
   /** Page where each element id given in `anchors` starts (1-based), when the PDF says. */
   readonly anchorPages: ReadonlyMap<string, number>;
+  /** The same with the height on the page. */
+  readonly anchorPlaces: ReadonlyMap<string, DestinationPlace>;
 }
 
+const PROFILE_PREFIX = 'lifeboat-browser-';
+
 /**
- * Prints `htmlFile` to `pdfFile` (A4, backgrounds, footer "site · page N of M"). `anchors` are element ids whose
- * page numbers are wanted (for the table of contents): they are read back from the PDF's named destinations.
+ * One headless browser for all the PDFs of a manual (a launch costs seconds). While it is open, SIGINT, SIGTERM and
+ * SIGHUP end it and remove its profile folder before the process ends (Playwright's own handlers are off: they
+ * would exit without our clean-up, leaving profiles in the temp folder); `onSignal` callbacks remove the caller's
+ * unfinished files. A profile left by a killed run (SIGKILL) is removed by the next run.
  */
-export async function printPdf(browser: string, htmlFile: string, pdfFile: string, footerText: string, anchors: readonly string[] = []): Promise<PrintResult> {
-  const { chromium } = await import('playwright-core');
-  const profile = await mkdtemp(join(tmpdir(), 'lifeboat-browser-'));
-  let context;
+export class PdfPrinter {
+  private closed = false;
+  private readonly cleanups = new Set<() => void>();
+  private readonly onSignal = (signal: NodeJS.Signals) => this.interrupted(signal);
+
+  private constructor(
+    readonly browser: string,
+    private readonly profile: string,
+    private context: import('playwright-core').BrowserContext | undefined,
+  ) {}
+
+  /** Starts the browser. `onInterrupt` runs (synchronously) when a signal ends the process while it is open. */
+  static async open(browser: string, onInterrupt?: () => void): Promise<PdfPrinter> {
+    await removeStaleProfiles();
+    const profile = await mkdtemp(join(tmpdir(), `${PROFILE_PREFIX}${process.pid}-`));
+    const printer = new PdfPrinter(browser, profile, undefined);
+    if (onInterrupt) printer.cleanups.add(onInterrupt);
+    for (const s of SIGNALS) process.on(s, printer.onSignal);
+    try {
+      const { chromium } = await import('playwright-core');
+      printer.context = await chromium.launchPersistentContext(profile, {
+        executablePath: browser,
+        headless: true,
+        args: BROWSER_FLAGS,
+        timeout: 60_000,
+        offline: true,
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      });
+      return printer;
+    } catch (e) {
+      await printer.close();
+      throw printError(browser, e);
+    }
+  }
+
+  /**
+   * Prints `htmlFile` (A4, backgrounds, footer "text · page N of M") and returns the PDF. `anchors` are element ids
+   * whose page numbers are wanted (contents, sheet layout): they are read back from the PDF's named destinations.
+   */
+  async print(htmlFile: string, footerText: string, anchors: readonly string[] = []): Promise<PrintResult> {
+    if (!this.context) throw new JobError('the browser is closed');
+    const page = await this.context.newPage();
+    try {
+      await page.goto(pathToFileURL(htmlFile).href, { waitUntil: 'load', timeout: 60_000 });
+      // The browser's own footer numbers the pages; switch off the CSS page-number boxes meant for printing by hand.
+      await page.addStyleTag({ content: '@page { @bottom-center { content: none; } }' });
+      const esc = footerText.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      const pdf = await page.pdf({
+        format: 'A4',
+        printBackground: true,
+        displayHeaderFooter: true,
+        headerTemplate: '<span></span>',
+        footerTemplate: `<div style="font-size:8pt;width:100%;padding:0 15mm;display:flex;justify-content:space-between;color:#444;font-family:sans-serif"><span>${esc}</span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
+        margin: PAGE_MARGINS,
+        tagged: true,
+        outline: true,
+      });
+      const anchorPlaces = namedDestinations(pdf, anchors);
+      return { pdf, pages: countPages(pdf), anchorPages: new Map([...anchorPlaces].map(([k, v]) => [k, v.page])), anchorPlaces };
+    } catch (e) {
+      throw printError(this.browser, e);
+    } finally {
+      await page.close().catch(() => undefined);
+    }
+  }
+
+  /** Ends the browser and removes its profile. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.context?.close().catch(() => undefined);
+    for (const s of SIGNALS) process.removeListener(s, this.onSignal);
+    await rm(this.profile, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  }
+
+  /** Synchronous on purpose: the process ends right after. */
+  private interrupted(signal: NodeJS.Signals): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of SIGNALS) process.removeListener(s, this.onSignal);
+    killProcessesUsing(this.profile);
+    try {
+      rmSync(this.profile, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      /* the next run removes it */
+    }
+    for (const cleanup of this.cleanups) {
+      try {
+        cleanup();
+      } catch {
+        /* nothing more to do */
+      }
+    }
+    try {
+      writeSync(2, `lifeboat: interrupted (${signal}) while printing the manual; the browser was ended and no unfinished file was left.\n`);
+    } catch {
+      /* stderr is gone */
+    }
+    // Die of the signal as the caller expects (exit status 128 + n), unless someone else still handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The page box: A4 less these margins is what the manual's CSS must fit into (180 x 263 mm). */
+export const PAGE_MARGINS = { top: '16mm', bottom: '18mm', left: '15mm', right: '15mm' } as const;
+
+function printError(browser: string, e: unknown): JobError {
+  if (e instanceof JobError) return e;
+  return new JobError(`printing the manual to PDF with ${browser} failed: ${(e as Error).message.split('\n')[0]}`, `The HTML manual is complete; print it from a browser, or set ${ENV_BROWSER} to another Chromium or Edge.`);
+}
+
+/** Ends (SIGKILL) the browser processes started with `profile` (Linux: read from /proc; elsewhere nothing to do). */
+function killProcessesUsing(profile: string): void {
+  if (process.platform !== 'linux') return;
+  let pids: string[];
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: browser,
-      headless: true,
-      args: BROWSER_FLAGS,
-      timeout: 60_000,
-      offline: true,
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(pathToFileURL(htmlFile).href, { waitUntil: 'load', timeout: 60_000 });
-    // The browser's own footer numbers the pages; switch off the CSS page-number boxes meant for printing by hand.
-    await page.addStyleTag({ content: '@page { @bottom-center { content: none; } }' });
-    // The contents page links to every chapter: Chromium turns those links into named destinations.
-    const esc = footerText.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-    const pdf = await page.pdf({
-      path: pdfFile,
-      format: 'A4',
-      printBackground: true,
-      displayHeaderFooter: true,
-      headerTemplate: '<span></span>',
-      footerTemplate: `<div style="font-size:8pt;width:100%;padding:0 15mm;display:flex;justify-content:space-between;color:#444;font-family:sans-serif"><span>${esc}</span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
-      margin: { top: '16mm', bottom: '18mm', left: '15mm', right: '15mm' },
-      tagged: true,
-      outline: true,
-    });
-    return { pages: countPages(pdf), anchorPages: namedDestinationPages(pdf, anchors) };
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(profile)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone already, or not ours */
+    }
+  }
+}
+
+/** Profiles of runs that were killed outright (their process is gone). */
+async function removeStaleProfiles(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = new RegExp(`^${PROFILE_PREFIX}(\\d+)-`).exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    throw new JobError(`printing the manual to PDF with ${browser} failed: ${(e as Error).message.split('\n')[0]}`, `The HTML manual is complete; print it from a browser, or set ${ENV_BROWSER} to another Chromium or Edge.`);
-  } finally {
-    await context?.close().catch(() => undefined);
-    await rm(profile, { recursive: true, force: true }).catch(() => undefined);
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -126,13 +249,24 @@ export function countPages(pdf: Uint8Array): number {
   return [...text.matchAll(/\/Type\s*\/Page\b(?!s)/g)].length;
 }
 
+/** Where a named destination is: its page (1-based) and how far down that page, 0 (top) to 1 (bottom). */
+export interface DestinationPlace {
+  readonly page: number;
+  readonly down?: number;
+}
+
 /**
  * Page numbers of named destinations: objects are read as text (Chromium writes dictionaries uncompressed), the
- * page order is taken from the page tree, and each destination `[N 0 R /XYZ ...]` is mapped to its page's position.
+ * page order is taken from the page tree, and each destination `[N 0 R /XYZ x y z]` is mapped to its page's position.
  * Returns what it can find; an unknown layout gives an empty map (the contents then show links only).
  */
 export function namedDestinationPages(pdf: Uint8Array, names: readonly string[]): Map<string, number> {
-  const result = new Map<string, number>();
+  return new Map([...namedDestinations(pdf, names)].map(([k, v]) => [k, v.page]));
+}
+
+/** Like namedDestinationPages, with the height on the page (from the destination's y and the page's MediaBox). */
+export function namedDestinations(pdf: Uint8Array, names: readonly string[]): Map<string, DestinationPlace> {
+  const result = new Map<string, DestinationPlace>();
   if (names.length === 0) return result;
   const text = Buffer.from(pdf).toString('latin1');
   const objects = new Map<number, string>();
@@ -153,11 +287,13 @@ export function namedDestinationPages(pdf: Uint8Array, names: readonly string[])
   if (!root) return result;
   walk(Number(root), 0);
   const pageIndex = new Map(pageOrder.map((id, i) => [id, i + 1]));
+  const mediaBox = /\/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s*\]/.exec(text);
+  const height = mediaBox ? Number(mediaBox[1]) : 842;
   for (const name of names) {
     const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const m = new RegExp(`/${escaped}\\s*\\[\\s*(\\d+)\\s+0\\s+R`).exec(text) ?? new RegExp(`\\(${escaped}\\)\\s*\\[\\s*(\\d+)\\s+0\\s+R`).exec(text);
+    const m = new RegExp(`/${escaped}\\s*\\[\\s*(\\d+)\\s+0\\s+R(?:\\s*/XYZ\\s+[-\\d.]+\\s+([-\\d.]+))?`).exec(text) ?? new RegExp(`\\(${escaped}\\)\\s*\\[\\s*(\\d+)\\s+0\\s+R(?:\\s*/XYZ\\s+[-\\d.]+\\s+([-\\d.]+))?`).exec(text);
     const page = m ? pageIndex.get(Number(m[1])) : undefined;
-    if (page !== undefined) result.set(name, page);
+    if (page !== undefined) result.set(name, { page, down: m?.[2] !== undefined ? Math.min(1, Math.max(0, (height - Number(m[2])) / height)) : undefined });
   }
   return result;
 }

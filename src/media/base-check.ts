@@ -52,9 +52,21 @@ export async function extractFile(image: IsoImage, isoPath: string, dest: string
   }
 }
 
+/** A base that is already Lifeboat media (it carries \lifeboat\): building on it works, but is rarely meant. */
+export function lifeboatMediaWarning(image: IsoImage): string | undefined {
+  const folder = image.find('/lifeboat');
+  if (!folder?.isDir) return undefined;
+  return (
+    `"${image.path}" is already Lifeboat media (it has \\lifeboat\\ from an earlier build): the new build replaces that ` +
+    'folder, but use Veeam\'s own recovery ISO as --base, so that nothing else of the earlier build is carried along'
+  );
+}
+
 /** After checkWinPeLayout: is it Veeam's media (read from a copy of boot.wim), and what can the build use? */
 export async function checkBase(image: IsoImage, opts: { backend?: WimBackend; bootWimCopy?: string; force?: boolean }): Promise<BaseCheck> {
   const warnings: string[] = [];
+  const earlier = lifeboatMediaWarning(image);
+  if (earlier) warnings.push(earlier);
   let winpeshl: ParsedWinpeshl | undefined;
   let veeamFound = false;
   if (opts.backend && opts.bootWimCopy) {

@@ -206,7 +206,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       staging.dir,
       { pdf: true, sealedPage: true },
     );
-    for (const file of [printed.html, printed.pdf]) if (file) staging.path(basename(file));
+    for (const file of printed.files) staging.path(basename(file));
     const manual: BuildReport['manual'] = { html: basename(printed.html), pdf: printed.pdf && basename(printed.pdf), pages: printed.pages, sealedPage: printed.sealedPage, reason: printed.pdfSkipped };
     if (printed.pdfSkipped) warnings.push(`manual printed as HTML only: ${printed.pdfSkipped}`);
 
@@ -217,7 +217,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
       outputs.push({ file: usbName, bytes: (await stat(staging.path(usbName))).size, sha256: usbSha256! });
       outputs.push({ file: blockmapName, bytes: (await stat(staging.path(blockmapName))).size, sha256: await fileSha256(staging.path(blockmapName)) });
     }
-    for (const file of [manual.html, manual.pdf]) {
+    for (const file of printed.files.map((f) => basename(f))) {
       if (file) outputs.push({ file, bytes: (await stat(staging.path(file))).size, sha256: await fileSha256(staging.path(file)) });
     }
     await staging.writeText('SHA256SUMS', outputs.map((f) => `${f.sha256}  ${f.file}\n`).join(''));

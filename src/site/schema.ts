@@ -124,7 +124,7 @@ export const escalationSchema = z
   .strictObject({
     name: text(100).describe('Name of the person or service desk.'),
     phone: phone.describe('Phone number, with country code.'),
-    when: text(200).describe('When to call, e.g. "restore takes longer than 4 hours" or "hardware fault".'),
+    when: text(200).describe('When to call, e.g. "a restore takes twice its estimate" or "hardware fault" (the manual prints the times).'),
   })
   .describe('Who to call when the restore does not go to plan, and when.');
 
@@ -285,6 +285,21 @@ export const driversSchema = z
       'xen, hyperv, vendor packs (dell, hpe, lenovo, fujitsu, supermicro) and custom.',
   );
 
+/** The largest disk an MBR partition table can address with 512-byte sectors: 2^32 sectors, 2 TiB, in GB. */
+export const MBR_LIMIT_GB = (2 ** 32 * 512) / 1e9;
+
+/**
+ * A legacy BIOS server starts from an MBR disk, and MBR cannot describe more than 2 TiB: such a backup (or site.yaml)
+ * is wrong, and no restore target can be made to match it. Returns the message, or undefined when the disk is fine.
+ */
+export function biosSystemDiskProblem(firmware: Firmware, systemDiskGb: number | undefined): string | undefined {
+  if (firmware !== 'bios' || systemDiskGb === undefined || systemDiskGb <= MBR_LIMIT_GB) return undefined;
+  return (
+    `a legacy BIOS server starts from an MBR disk, which holds at most 2 TiB (${Math.floor(MBR_LIMIT_GB)} GB), ` +
+    `not ${systemDiskGb} GB: check the size, or set firmware: uefi if the server boots with UEFI (GPT)`
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The whole file
 // ---------------------------------------------------------------------------------------------------------------
@@ -336,6 +351,10 @@ export const siteSchema = z
     drivers: driversSchema.prefault({}),
   })
   .superRefine((site, ctx) => {
+    site.servers.forEach((server, index) => {
+      const problem = biosSystemDiskProblem(server.firmware, server.disks[0]?.sizeGb);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['servers', index, 'disks', 0, 'sizeGb'], message: problem });
+    });
     const seen = new Map<string, number>();
     site.servers.forEach((server, index) => {
       const key = server.name.toUpperCase();

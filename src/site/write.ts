@@ -55,26 +55,28 @@ function annotate(node: Node | null, schema: z.ZodType, value: unknown, commente
       const width = COMMENT_WIDTH - 2 * depth - 2;
       if (!pair) {
         if (!commented || !field.optional) continue;
-        if (field.schema instanceof z.ZodNever) {
-          pending.push(...wrap(field.description ?? '', width));
-        } else {
-          pending.push(...wrap(`${key}: (optional) ${field.description ?? ''}`, width));
-        }
+        // Each left-out key is a block of its own, a blank line between blocks; "(optional)" said once.
+        const description = field.description ?? '';
+        const text = field.schema instanceof z.ZodNever ? description : /\(optional/.test(description) ? `${key}: ${description}` : `${key}: (optional) ${description}`;
+        if (pending.length > 0) pending.push('');
+        pending.push(...wrap(text, width));
         continue;
       }
       const keyNode = pair.key as Scalar;
-      if (depth === 0 && !first) keyNode.spaceBefore = true;
+      const own = commented && field.description ? wrap(field.description, width) : [];
+      // Top-level keys, and every commented key, start after a blank line: one comment block per setting.
+      if (!first && (depth === 0 || own.length > 0 || pending.length > 0)) keyNode.spaceBefore = true;
       first = false;
       if (commented) {
-        const lines = [...pending, ...(field.description ? wrap(field.description, width) : [])];
-        if (lines.length > 0) keyNode.commentBefore = lines.map((l) => ` ${l}`).join('\n');
+        const lines = [...pending, ...(pending.length > 0 && own.length > 0 ? [''] : []), ...own];
+        if (lines.length > 0) keyNode.commentBefore = lines.map((l) => (l ? ` ${l}` : '')).join('\n');
         pending = [];
       }
       const childValue = isRecord(value) ? value[key] : undefined;
       annotate(pair.value as Node | null, fieldSchema, childValue, commented, depth + 1);
     }
     if (pending.length > 0) {
-      node.comment = pending.map((l) => ` ${l}`).join('\n');
+      node.comment = ['', ...pending].map((l) => (l ? ` ${l}` : '')).join('\n');
     }
     return;
   }

@@ -133,18 +133,24 @@ export function backupSchedule(site: Pick<Site, 'rpoHours' | 'schedule'>, server
         runs.get(WEEKDAYS[dayIndex] as Weekday)?.add(t % MINUTES_PER_DAY);
       }
     }
-    triggers.push(
-      rpo < 24
-        ? { purpose: 'interval', days: 'every-day', at: dailyAt, repeatEveryHours: rpo, repeatForMinutes: MINUTES_PER_DAY }
-        : { purpose: 'daily', days: 'every-day', at: dailyAt },
-    );
+    // Veeam's own schedule runs the job at dailyAt: the task adds only the runs in between, starting one interval
+    // later and ending a minute before the next daily run, so the two never start the same backup at once.
+    if (rpo < 24 && times.length > 1) {
+      triggers.push({
+        purpose: 'interval',
+        days: 'every-day',
+        at: formatHhmm((anchor + intervalMin) % MINUTES_PER_DAY),
+        repeatEveryHours: rpo,
+        repeatForMinutes: MINUTES_PER_DAY - intervalMin - 1,
+      });
+    }
     const shown = times.slice(0, 4).map(formatHhmm);
     summary = rpo < 24 ? `every ${hours(rpo)} around the clock (from ${dailyAt})` : `once a day at ${dailyAt}`;
     sentences.push(
       rpo < 24
         ? `A backup runs every ${hours(rpo)}, day and night, every day: at ${shown.join(', ')}${times.length > 4 ? ' and so on' : ''}.`
         : `A backup runs once a day at ${dailyAt}.`,
-      `The ${dailyAt} run is the daily job; Veeam's own schedule for the job may stay at "Daily at ${dailyAt}".`,
+      `The ${dailyAt} run is Veeam's own daily schedule for the job ("Daily at ${dailyAt}"); the scheduled task adds the runs in between and never starts at ${dailyAt}.`,
     );
   } else {
     const from = parseHhmm(window.from);
@@ -154,16 +160,14 @@ export function backupSchedule(site: Pick<Site, 'rpoHours' | 'schedule'>, server
     inWindow.push(to);
     for (const d of window.days) for (const t of inWindow) runs.get(d)?.add(t);
     for (const d of WEEKDAYS) runs.get(d)?.add(parseHhmm(dailyAt));
-    triggers.push(
-      { purpose: 'interval', days: [...window.days], at: window.from, repeatEveryHours: rpo, repeatForMinutes: to - from },
-      { purpose: 'window-end', days: [...window.days], at: window.to },
-      { purpose: 'daily', days: 'every-day', at: dailyAt },
-    );
+    // The daily run is Veeam's own schedule ("Daily at"): the task holds only the runs inside the window.
+    triggers.push({ purpose: 'interval', days: [...window.days], at: window.from, repeatEveryHours: rpo, repeatForMinutes: to - from });
+    if (window.to !== dailyAt) triggers.push({ purpose: 'window-end', days: [...window.days], at: window.to });
     const dayText = describeDays(window.days);
     summary = `every ${hours(rpo)} ${window.from}-${window.to} ${dayText}, daily at ${dailyAt}`;
     sentences.push(
       `A backup runs every ${hours(rpo)} from ${window.from} to ${window.to} ${dayText === 'every day' ? 'every day' : `on ${dayText}`}: at ${listing(inWindow.map(formatHhmm))}.`,
-      `The daily job runs every day at ${dailyAt}; Veeam's own schedule for the job may stay at "Daily at ${dailyAt}".`,
+      `The daily run at ${dailyAt}, every day, is Veeam's own schedule for the job ("Daily at ${dailyAt}"); the scheduled task holds only the runs inside these hours.`,
     );
   }
 

@@ -207,9 +207,14 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
     }
     // The code is printed on the manual's sealed page only: in no other output, and not in the manual on the media.
     for (const name of await readdir(o)) {
-      const secrets = name.startsWith('muster-stb-manual.') ? [new Secret(PASSWORD)] : [new Secret(shown!), new Secret(PASSWORD)];
+      // The printed manual and the sealed page on its own hold the code (0600); the copy to share does not.
+      const withCode = name.startsWith('muster-stb-manual.') || name.startsWith('muster-stb-recovery-code.');
+      const secrets = withCode ? [new Secret(PASSWORD)] : [new Secret(shown!), new Secret(PASSWORD)];
+      if (withCode) assert.equal((await stat(join(o, name))).mode & 0o777, 0o600, `${name} is readable by its owner only`);
       assert.deepEqual(await scanFileForSecrets(join(o, name), secrets), [], name);
     }
+    assert.ok((await readdir(o)).includes('muster-stb-recovery-code.pdf') && (await readdir(o)).includes('muster-stb-manual-shareable.pdf'), 'the sealed page as its own PDF, and a copy to share');
+    assert.match(await readFile(join(o, 'SHA256SUMS'), 'utf8'), /muster-stb-recovery-code\.pdf/);
     const printed = await readFile(join(o, 'muster-stb-manual.html'), 'utf8');
     for (const group of shown!.split('-')) assert.ok(printed.includes(group), `the printed manual's sealed page carries group ${group}`);
     const media = await IsoImage.open(join(o, 'muster-stb.iso'));

@@ -31,6 +31,31 @@ describe('lifeboat command line', () => {
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
   });
 
+  test('help: examples for init and demo, the real USB image name, one paragraph for the exit codes', async () => {
+    const top = await lifeboat(['--help']);
+    assert.match(top.stdout, /2 bad usage or input \(the message names the\s+file or field\), 3 an audit found/);
+    assert.doesNotMatch(top.stdout, /^3 an audit/m, 'no line break of our own inside the exit codes');
+    for (const command of ['init', 'demo']) {
+      const r = await lifeboat([command, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /Examples:\n\s+lifeboat /, `${command} --help has examples`);
+    }
+    const init = await lifeboat(['init', '--help']);
+    assert.match(init.stdout, /--resume/);
+    assert.match(init.stdout, /Esc goes back one question/);
+    const flash = await lifeboat(['flash', '--help']);
+    assert.match(flash.stdout, /lifeboat flash dist\/muster-stb-usb\.img /, 'the file the example site builds');
+  });
+
+  test('assistant --simulate takes a bare scenario name from the help\'s list', async () => {
+    const r = await lifeboat(['assistant', '--simulate', 'healthy-physical'], { timeoutMs: 60_000 });
+    assert.doesNotMatch(r.stderr, /no scenario at/);
+    assert.match(r.stdout + r.stderr, /Restore kit and media check/);
+    const bad = await lifeboat(['assistant', '--simulate', 'no-such-scenario']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /no scenario at "no-such-scenario"/);
+  });
+
   test('schema prints the JSON Schema of site.yaml', async () => {
     const r = await lifeboat(['schema']);
     assert.equal(r.code, 0);

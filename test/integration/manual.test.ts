@@ -104,7 +104,7 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     for (const c of model.chapters) {
       const m = new RegExp(`${c.number} ${c.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} page (\\d+)`).exec(await pdfText(r.pdf, 2));
       assert.ok(m, `contents list "${c.title}" with a page`);
-      assert.ok((await pdfText(r.pdf, Number(m[1]))).trimStart().startsWith(`${c.number} ${c.title.split(' ')[0]}`), `"${c.title}" starts on page ${m[1]}`);
+      assert.ok((await pdfText(r.pdf, Number(m[1]))).includes(`${c.number} ${c.title.split(' ').slice(0, 3).join(' ')}`), `"${c.title}" starts on page ${m[1]}`);
     }
     // The assistant is described with its real screen titles.
     for (const step of STEPS) assert.ok(text.includes(step.title), `assistant screen "${step.title}" is described`);
@@ -188,7 +188,9 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     assert.ok(text.includes(`${restore.text}: ${restore.sentence}`), `restore estimate "${restore.text}" on the sheet`);
     const model = buildManualModel({ site: one, siteFile: ONE }, { sealedPage: false });
     for (const c of model.chapters) assert.ok(text.includes(c.title), `chapter "${c.title}"`);
-    assert.ok(!text.includes(CHAPTERS.vm) && !text.includes(CHAPTERS.sealed));
+    assert.ok(!text.includes(CHAPTERS.sealed));
+    // The physical server still has its way into a VM (the site runs no hypervisor: the generic settings).
+    assert.ok(text.includes(CHAPTERS.vm) && text.includes(`${srv.name} as a VM on any hypervisor`));
     assert.match(text, /Boot menu key F12/, 'Fujitsu boots with F12');
     assert.match(text, /Boot mode to use UEFI \(GPT disks\)/);
     for (const f of await readdir(out)) assert.ok(!f.includes('.tmp-'), `no temporary file ${f} left`);
@@ -231,7 +233,9 @@ describe('lifeboat manual', { timeout: 120_000 }, () => {
     assert.ok(measured?.restoreBytes, 'used volume sizes measured');
     const restore = restoreTimeEstimate(measured.restoreBytes, training.nas.linkSpeedGbps);
     assert.ok(sheet.includes(`${restore.text}: ${restore.sentence}`), `restore estimate "${restore.sentence}" on the sheet`);
-    assert.ok(text.includes('measured on the share: used size of the backed-up volumes in the newest restore point'));
+    // (A line may break after the hyphen of "backed-up": pdftotext then joins it as "backedup" or "backed- up".)
+    const noHyphens = (x: string) => x.replace(/[-\s]/g, '');
+    assert.ok(noHyphens(text).includes(noHyphens('measured on the share: used size of the backed-up volumes in the newest restore point')), 'the measured basis is named');
     for (const v of expectedFigures(training, measurement.measured)) assert.ok(text.includes(v), `"${v}" is in the PDF`);
     const estimated = restoreTimeEstimate(capacity(training).servers[0]!.inputs.dataBytes.value, training.nas.linkSpeedGbps);
     assert.ok(!text.includes(estimated.sentence), 'not the estimate from site.yaml disk sizes');

@@ -111,11 +111,22 @@ servers:
     assert.equal(human.code, 0);
     assert.equal(human.stdout, '');
     assert.match(human.stderr, /KERSERV \(measured on the share\)/);
-    assert.match(human.stderr, /fullBytes: 117\.6 GB \(measured: size of the newest full backup file/);
+    assert.match(human.stderr, /full backup: 117\.6 GB \(measured: size of the newest full backup file/);
     assert.match(human.stderr, /NEW01 \(estimated from site\.yaml\)/);
     assert.match(human.stderr, /assumed: 50% of each disk holds data/);
     assert.match(human.stderr, /no backup of NEW01 on the share/);
     assert.match(human.stderr, /NAS total: /);
+  });
+
+  test('the text names inputs as people do and says each assumption once', async () => {
+    const r = await lifeboat(['plan', '--site', 'examples/site.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /fullBytes|padFraction|dailyChangeBytes|dataBytes/, 'no internal field names');
+    const assumed = r.stderr.split('\n').filter((l) => /^\s*assumed/.test(l)).map((l) => l.trim());
+    assert.ok(assumed.length > 0);
+    assert.equal(new Set(assumed).size, assumed.length, `an "assumed" line is repeated:\n${assumed.join('\n')}`);
+    assert.match(r.stderr, /assumed for every server: 50% of each disk holds data/);
+    assert.match(r.stderr, /full backup: 120\.0 GB \(assumed/);
   });
 
   test('bad input: a missing site is exit 2, a share that is not there is exit 2', async () => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../src/errors.js';
-import { askSite, parseDays, slugify, type Choice, type Prompter } from '../../src/site/init.js';
+import { askSite, GoBack, InitInterrupted, parseDays, slugify, type Choice, type Prompter } from '../../src/site/init.js';
+import { loadDraft, saveDraft, Tape } from '../../src/site/init-tape.js';
 import { siteJsonSchema } from '../../src/site/json-schema.js';
 import {
   didYouMean,
@@ -196,6 +197,14 @@ describe('loadSite', () => {
     assert.match(topLevel[0] ?? '', /^site\.yaml:36: sharePassword: unknown key: passwords never go in site\.yaml/);
   });
 
+  test('a legacy BIOS server with a system disk over 2 TiB is an error; a data disk over 2 TiB or UEFI is fine', () => {
+    const lines = errorLines(edit({ 34: '    disks: [{sizeGb: 3000}, {sizeGb: 5000}]' }));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /^site\.yaml:34: servers\[2\]\.disks\[0\]\.sizeGb: a legacy BIOS server starts from an MBR disk, which holds at most 2 TiB \(2199 GB\), not 3000 GB/);
+    assert.doesNotThrow(() => parseSite(edit({ 34: '    disks: [{sizeGb: 2199}, {sizeGb: 5000}]' })));
+    assert.doesNotThrow(() => parseSite(edit({ 32: '    firmware: uefi', 34: '    disks: [{sizeGb: 3000}]' })));
+  });
+
   test('range and format checks', () => {
     assert.deepEqual(errorLines(`${BASE.join('\n')}\nrpoHours: 30\nretentionDays: 0`), [
       'site.yaml:36: rpoHours: must be at most 24',
@@ -297,6 +306,9 @@ describe('renderSiteYaml', () => {
     assert.match(text, /# Boot firmware: uefi \(GPT disks\) or bios \(MBR disks\)/);
     assert.match(text, /# Passwords never go in site\.yaml|Never set this/);
     assert.match(text, /# vmware: \(optional\)/);
+    assert.doesNotMatch(text, /\(optional\).*\(optional/, '"(optional)" is said once per setting');
+    // One comment block per setting: a blank line before every comment that follows a setting.
+    assert.doesNotMatch(text, /^[ ]*[\w-]+: .+\n[ ]*# /m, 'a comment block right under a setting');
     // Comments only on the first entry of a list.
     assert.equal(text.match(/# Boot firmware/g)?.length, 1);
     assert.match(text, /dailyAt: "22:00"/);
@@ -325,6 +337,11 @@ describe('renderSiteYaml', () => {
       assert.deepEqual(back, site);
     }
     assert.ok(!renderSiteYaml(site, { bare: true }).includes('#  '));
+    // Left-out optional settings are listed as comments, each "(optional)" once, each a block of its own.
+    const text = renderSiteYaml(site);
+    assert.match(text, /# email: E-mail address \(optional\)\./);
+    assert.doesNotMatch(text, /\(optional\).*\(optional/);
+    assert.match(text, /# fqdn: .*\n\n[ ]*# Main role/, 'blank line between the left-out block and the next setting\'s comment');
   });
 });
 
@@ -447,10 +464,15 @@ describe('askSite (lifeboat init)', () => {
       [/SQL01: Veeam backup job/, 'SQL nightly'],
       [/SQL01: operating system/, ''],
       [/Add another server/, false],
-      [/virtio drivers/, ''],
+      [/virtio drivers/, ''], // drivers/virtio exists: offered and taken
+      [/HPE driver pack/, { invalid: 'drivers/hpe' }], // no such folder: not taken
+      [/HPE driver pack/, ''],
       [/other drivers/, ''],
     ]);
-    const site: Site = await askSite(prompter);
+    const siteDir = await mkdtemp(path.join(tmpdir(), 'lifeboat-init-'));
+    await mkdir(path.join(siteDir, 'drivers', 'virtio'), { recursive: true });
+    const site: Site = await askSite(prompter, { siteDir }).finally(() => rm(siteDir, { recursive: true, force: true }));
+    assert.equal(site.nas.host, 'nas', 'the NAS host is offered from the share path');
     assert.equal(site.site.id, 'baeckerei-gross-co');
     assert.equal(site.rpoHours, 4);
     assert.equal(site.retentionDays, 7);
@@ -462,8 +484,88 @@ describe('askSite (lifeboat init)', () => {
     assert.equal(site.servers[0]?.veeamJob, 'Backup Job 1');
     assert.deepEqual(site.servers[1]?.runsOn, { kind: 'vm', hypervisor: 'kvm' });
     assert.deepEqual(site.drivers, { virtio: 'drivers/virtio' });
-    assert.equal(prompter.rejected.length, 5);
+    assert.equal(prompter.rejected.length, 6);
     assert.deepEqual(parseSite(renderSiteYaml(site)), site);
+  });
+
+  /** A prompter that answers from a list; the string 'ESC' throws GoBack, 'CTRL-C' an inquirer ExitPromptError. */
+  function listPrompter(list: (string | number | boolean | undefined)[], seen: { message: string; default: unknown; invalid?: string }[] = []): Prompter {
+    const next = (message: string, def: unknown, validate?: (v: never) => true | string) => {
+      for (;;) {
+        const a = list.shift();
+        if (a === 'ESC') throw new GoBack();
+        if (a === 'CTRL-C') throw Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
+        const value = a === '' && def !== undefined ? def : a;
+        const verdict = validate ? validate(value as never) : true;
+        seen.push({ message, default: def, invalid: verdict === true ? undefined : verdict });
+        if (verdict === true) return value;
+        assert.ok(list.length > 0, `"${String(a)}" was refused for "${message}": ${verdict}`);
+      }
+    };
+    return {
+      input: async (q) => next(q.message, q.default, q.validate as never) as string,
+      number: async (q) => next(q.message, q.default, q.validate as never) as number | undefined,
+      select: async (q) => next(q.message, q.default) as never,
+      confirm: async (q) => next(q.message, q.default) as boolean,
+    };
+  }
+  const START = ['Acme', '', 'Al', 'Owner', '+49 1 2345', '', false, false, '\\\\nas9\\b', 'u', ''];
+
+  test('each answer is checked in context: window end after start, a BIOS system disk over 2 TiB', async () => {
+    const seen: { message: string; default: unknown; invalid?: string }[] = [];
+    const p = listPrompter([...START, '', 1, 3, 7, true, 'mon-fri', '09:00', '08:00', '17:00', '',
+      'S1', '', 'app', 'vm', 'kvm', 'bios', undefined, 8, 1, '', 3000, 2000, '', '', false, '', ''], seen);
+    const site = await askSite(p, { siteDir: tmpdir() });
+    assert.equal(seen.find((q) => q.message.startsWith('NAS host'))?.default, 'nas9', 'NAS host offered from the share');
+    const end = seen.filter((q) => q.message.startsWith('Business hours end'));
+    assert.match(end[0]?.invalid ?? '', /later than the start, 09:00/);
+    const disk = seen.filter((q) => q.message.startsWith('S1: disk 1 size'));
+    assert.match(disk[0]?.invalid ?? '', /legacy BIOS.*MBR.*2 TiB/);
+    assert.equal(disk[1]?.invalid, undefined);
+    assert.deepEqual(site.schedule?.window, { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '09:00', to: '17:00' });
+    assert.equal(site.servers[0]?.disks[0]?.sizeGb, 2000);
+    assert.deepEqual(site.drivers, {}, 'no driver folder exists: none is suggested or set');
+  });
+
+  test('Esc goes back exactly one question and offers the earlier answer; Ctrl-C carries the answers for a draft', async () => {
+    const seen: { message: string; default: unknown }[] = [];
+    // Esc at "Contact 1: role" goes back to "Contact 1: name", whose earlier answer is the default.
+    const p = listPrompter(['Acme', '', 'Al', 'ESC', '', 'Owner', 'CTRL-C'], seen);
+    const err = await askSite(p).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof InitInterrupted, String(err));
+    assert.deepEqual(err.answers, ['Acme', 'acme', 'Al', 'Owner']);
+    const names = seen.filter((q) => q.message === 'Contact 1: name');
+    assert.equal(names.length, 2, 'the name was asked again after Esc');
+    assert.equal(names[1]?.default, 'Al');
+    // The draft round-trips through its file and replays silently: only the next question is asked.
+    const dir = await mkdtemp(path.join(tmpdir(), 'lifeboat-draft-'));
+    try {
+      const file = path.join(dir, 'site.yaml.draft.json');
+      await saveDraft(file, err.answers);
+      const answers = await loadDraft(file);
+      const asked: { message: string; default: unknown }[] = [];
+      const rest = listPrompter(['+49 1 2345', 'CTRL-C'], asked);
+      const again = await askSite(rest, { answers }).then(() => undefined, (e: unknown) => e);
+      assert.ok(again instanceof InitInterrupted);
+      assert.deepEqual(asked.map((q) => q.message), ['Contact 1: phone (with country code)']);
+      await writeFile(file, '{"format":"other"}');
+      await assert.rejects(loadDraft(file), /not a lifeboat init draft/);
+      await assert.rejects(loadDraft(path.join(dir, 'none.json')), /no draft to resume/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a draft answer that no longer fits is asked again; Esc at the first question stays there', async () => {
+    const tape = new Tape(['Acme', 'NOT A SLUG!']);
+    assert.equal(await tape.next((v) => typeof v === 'string', async () => 'x'), 'Acme');
+    assert.equal(await tape.next((v) => typeof v === 'string' && /^[a-z-]+$/.test(v), async () => 'acme'), 'acme');
+    assert.deepEqual(tape.answers, ['Acme', 'acme']);
+    assert.equal(new Tape().back(), false);
+    const seen: { message: string; default: unknown }[] = [];
+    const err = await askSite(listPrompter(['ESC', 'Acme', 'CTRL-C'], seen)).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof InitInterrupted);
+    assert.deepEqual(err.answers, ['Acme']);
   });
 
   test('helpers', () => {
