@@ -87,18 +87,25 @@ export function hasGrub2BootInfo(image: Buffer, lba: number): boolean {
   return image.length >= GRUB2_BOOT_INFO_OFFSET + 8 && image.readBigUInt64LE(GRUB2_BOOT_INFO_OFFSET) === BigInt(lba) * 4n + 5n;
 }
 
-/** Writes the boot-info-table for the image's new LBA (El Torito as isolinux/mkisofs define it). */
-export function patchBootInfoTable(image: Buffer, lba: number): void {
-  let sum = 0;
-  for (let i = 64; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+/**
+ * Writes the image's new LBA into the address tables it carries: GRUB2's boot info at byte 2548 first, then the
+ * boot-info-table (El Torito as isolinux/mkisofs define it) whose checksum covers bytes 64 to the end, so it is
+ * computed last, over the image as it will be written (the GRUB2 field lies inside that range).
+ */
+export function patchBootImage(image: Buffer, lba: number, tables: { bootInfoTable?: boolean; grub2BootInfo?: boolean }): void {
+  if (tables.grub2BootInfo) image.writeBigUInt64LE(BigInt(lba) * 4n + 5n, GRUB2_BOOT_INFO_OFFSET);
+  if (!tables.bootInfoTable) return;
   image.writeUInt32LE(PVD_LBA, 8);
   image.writeUInt32LE(lba, 12);
   image.writeUInt32LE(image.length, 16);
-  image.writeUInt32LE(sum, 20);
+  image.writeUInt32LE(bootInfoChecksum(image), 20);
 }
 
-export function patchGrub2BootInfo(image: Buffer, lba: number): void {
-  image.writeBigUInt64LE(BigInt(lba) * 4n + 5n, GRUB2_BOOT_INFO_OFFSET);
+/** The boot-info-table checksum: the sum of the 32-bit little-endian words from byte 64 to the end. */
+export function bootInfoChecksum(image: Buffer): number {
+  let sum = 0;
+  for (let i = 64; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+  return sum;
 }
 
 export const MAX_PATCHED_IMAGE_BYTES = 64 * 1024 * 1024;

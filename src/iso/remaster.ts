@@ -7,8 +7,9 @@ import { hostNode } from './host-tree.js';
 import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
 import { type TreeDir, findNode, newDir, placeNode, removeNode } from './tree.js';
 import { type BootImagePlan, type WriteResult, writeIso } from './writer.js';
-import type { Progress } from './image-writer.js';
-import { InputError } from '../errors.js';
+import type { Progress } from './writer.js';
+import type { IsoOutput } from './output.js';
+import { IsoRequestError } from './errors.js';
 
 export interface RemasterAddition {
   /** A host file or folder. */
@@ -19,7 +20,7 @@ export interface RemasterAddition {
 
 export interface RemasterOptions {
   base: string;
-  out: string;
+  out: IsoOutput;
   add?: RemasterAddition[];
   /** Extra content given as bytes (generated files). */
   addBytes?: { isoPath: string; data: Buffer }[];
@@ -69,7 +70,7 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
     const root = treeFromImage(image);
     let removed = 0;
     for (const path of o.remove ?? []) {
-      if (!removeNode(root, path)) throw new InputError(`--remove ${path}: no such file or folder in ${o.base}`, 'Run `lifeboat iso inspect` on the base to see its files.');
+      if (!removeNode(root, path)) throw new IsoRequestError(`cannot remove "${path}": ${o.base} has no such file or folder`, 'List the files of the base image to see what it holds.');
       removed++;
     }
     const now = o.date ?? new Date();
@@ -84,8 +85,8 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
     for (const swap of o.bootImageFiles ?? []) {
       const index = image.bootImages.findIndex((b) => b.platformId === swap.platformId);
       const node = findNode(root, swap.isoPath);
-      if (index < 0) throw new InputError(`${o.base} has no El Torito entry for platform 0x${swap.platformId.toString(16)}`);
-      if (node?.type !== 'file') throw new InputError(`${o.base} has no file ${swap.isoPath} to boot from`);
+      if (index < 0) throw new IsoRequestError(`${o.base} has no El Torito entry for platform 0x${swap.platformId.toString(16)}`);
+      if (node?.type !== 'file') throw new IsoRequestError(`${o.base} has no file ${swap.isoPath} to boot from`);
       bootImages[index] = { treePath: swap.isoPath };
     }
     const result = await writeIso(o.out, root, {

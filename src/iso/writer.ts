@@ -5,17 +5,21 @@
  */
 import { SECTOR } from './bytes.js';
 import { type BootCatalog, catalogByteLength, catalogEntries, encodeBootCatalog } from './boot-catalog.js';
-import { MAX_PATCHED_IMAGE_BYTES, patchBootInfoTable, patchGrub2BootInfo } from './boot-images.js';
+import { MAX_PATCHED_IMAGE_BYTES, patchBootImage } from './boot-images.js';
 import { type DirectoryRecord, RecordFlags, encodeDirectoryRecord } from './directory-record.js';
-import { IsoFormatError } from './errors.js';
-import { ImageWriter, type Progress } from './image-writer.js';
+import { IsoFormatError, IsoRequestError } from './errors.js';
 import { type Layout, MAX_EXTENT, type Namespace, computeLayout } from './layout.js';
 import { encodePathTable } from './path-table.js';
 import { SYSTEM_AREA_BYTES, gptBackupBytes, imageAlignment, patchSystemArea } from './system-area.js';
 import { type DataSource, type TreeDir, type TreeFile, findNode } from './tree.js';
 import { encodeBootRecord, encodeTerminator, encodeVolumeDescriptor } from './volume-descriptor.js';
-import { AtomicFile, writeError } from '../util/atomic-file.js';
+import { type IsoOutput, openOutput } from './output.js';
+import { type FileRegion, SequentialWriter, wholeFile } from '../util/sequential-writer.js';
+import { inputError, sourceChanged } from '../util/io-errors.js';
 import { open } from 'node:fs/promises';
+
+/** Bytes written so far and the image's total size. */
+export type Progress = (done: number, total: number) => void;
 
 /** Where one El Torito entry's image comes from, in catalog order (default entry first). */
 export interface BootImagePlan {
@@ -75,13 +79,13 @@ function resolveBootImages(root: TreeDir, plans: BootImagePlan[]): { file?: Tree
   return plans.map((plan) => {
     if (!plan.treePath) return { plan };
     const node = findNode(root, plan.treePath);
-    if (node?.type !== 'file') throw new IsoFormatError(`boot image "${plan.treePath}" is not a file of the image tree`);
+    if (node?.type !== 'file') throw new IsoRequestError(`boot image "${plan.treePath}" is not a file of the image tree`);
     return { plan, file: node };
   });
 }
 
-/** Writes `root` as an ISO to `target` atomically. */
-export async function writeIso(target: string, root: TreeDir, options: WriteOptions): Promise<WriteResult> {
+/** Writes `root` as an ISO image to `output` (see output.ts for what a path and a handle mean). */
+export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteOptions): Promise<WriteResult> {
   const date = options.date ?? new Date();
   const joliet = options.joliet ?? true;
   const boot = options.boot;
@@ -131,10 +135,20 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
   const catalog = boot ? retargetCatalog(boot.catalog, placed) : undefined;
   const patchedImages = await patchBootImages(placed);
 
-  const out = await AtomicFile.create(target, totalBytes);
-  const w = new ImageWriter(out.handle, totalBytes, options.onProgress, options.sha256);
+  const out = await openOutput(output, totalBytes);
+  let w: SequentialWriter | undefined;
   let sha256: string | undefined;
   try {
+    const progress = options.onProgress;
+    w = await SequentialWriter.create(out.handle, totalBytes, {
+      name: out.path, hashOutput: options.sha256, onWritten: progress && ((n) => progress(n, totalBytes)),
+    });
+    const regions = new Map<DataSource, FileRegion>();
+    for (const file of layout.files) {
+      const region = regionOf(file.source);
+      if (region && !patchedImages.has(layout.fileLba.get(file)!)) regions.set(file.source, region);
+    }
+    w.expect([...regions.values()]);
     await w.write(systemArea);
     const common = {
       systemId: options.systemId ?? '',
@@ -173,29 +187,39 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
       await w.padTo(blob.lba * SECTOR);
       const patched = patchedImages.get(blob.lba);
       if (patched) await w.write(patched);
-      else await w.copy(blob.source, 'a boot image');
+      else await writeSource(w, blob.source, regions);
     }
-    for (const [i, file] of layout.files.entries()) {
-      w.readAhead(layout.files.slice(i + 1, i + 65).map((f) => f.source));
+    for (const file of layout.files) {
       await w.padTo(layout.fileLba.get(file)! * SECTOR);
       const patched = patchedImages.get(layout.fileLba.get(file)!);
       if (patched && file.source.size > 0) await w.write(patched);
-      else await w.copy(file.source, `"${file.name}"`);
+      else await writeSource(w, file.source, regions);
     }
     if (gptBackup) {
       await w.padTo(totalBytes - gptBackup.length);
       await w.write(gptBackup);
     }
     await w.padTo(totalBytes);
-    await w.finish();
-    sha256 = w.sha256;
+    sha256 = (await w.finish()).sha256;
     await out.commit();
   } catch (e) {
-    await w.closeInputs();
+    await w?.abandon();
     await out.abort();
-    throw writeError(target, e);
+    throw e;
   }
-  return { path: target, bytes: totalBytes, sha256, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+  return { path: out.path, bytes: totalBytes, sha256, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+}
+
+function regionOf(source: DataSource): FileRegion | undefined {
+  if (source.kind === 'host') return wholeFile(source.path, source.size);
+  if (source.kind === 'image') return { path: source.path, extents: source.extents, size: source.size };
+  return undefined;
+}
+
+/** Writes a data source, through the region announced for it (read ahead) when there is one. */
+async function writeSource(w: SequentialWriter, source: DataSource, regions: Map<DataSource, FileRegion>): Promise<void> {
+  if (source.kind === 'bytes') return w.write(source.data);
+  await w.copy(regions.get(source) ?? regionOf(source)!);
 }
 
 function pathTableFields(ns: Namespace) {
@@ -253,25 +277,31 @@ async function patchBootImages(placed: PlacedImage[]): Promise<Map<number, Buffe
   for (const p of placed) {
     if (!p.plan.patchBootInfoTable && !p.plan.patchGrub2BootInfo) continue;
     if (out.has(p.lba)) continue;
-    if (p.size > MAX_PATCHED_IMAGE_BYTES) throw new IsoFormatError(`boot image of ${p.size} bytes is too large to carry a boot-info-table`);
+    if (p.size > MAX_PATCHED_IMAGE_BYTES) throw new IsoRequestError(`boot image of ${p.size} bytes is too large to carry a boot-info-table`);
     const source = p.file?.source ?? p.plan.source!;
     const image = await readSource(source);
-    if (p.plan.patchBootInfoTable) patchBootInfoTable(image, p.lba);
-    if (p.plan.patchGrub2BootInfo) patchGrub2BootInfo(image, p.lba);
+    patchBootImage(image, p.lba, { bootInfoTable: p.plan.patchBootInfoTable, grub2BootInfo: p.plan.patchGrub2BootInfo });
     out.set(p.lba, image);
   }
   return out;
 }
 
+/** Reads a small source whole (a boot image to patch); a source shorter than listed is refused, naming it. */
 async function readSource(source: DataSource): Promise<Buffer> {
   if (source.kind === 'bytes') return Buffer.from(source.data);
   const buf = Buffer.alloc(source.size);
-  const fh = await open(source.path, 'r');
+  const region = regionOf(source)!;
+  let fh;
+  try {
+    fh = await open(region.path, 'r');
+  } catch (e) {
+    throw inputError(region.path, e);
+  }
   try {
     let o = 0;
-    const ranges = source.kind === 'host' ? [{ offset: 0, length: source.size }] : source.extents;
-    for (const r of ranges) {
-      await fh.read(buf, o, r.length, r.offset);
+    for (const r of region.extents) {
+      const { bytesRead } = await fh.read(buf, o, r.length, r.offset);
+      if (bytesRead !== r.length) throw sourceChanged(region.path, o + bytesRead, source.size, 'a boot image');
       o += r.length;
     }
   } finally {

@@ -6,7 +6,7 @@
  * bounded by the image's size, so a hostile image cannot make it loop or allocate without limit.
  */
 import { open } from 'node:fs/promises';
-import { BLOCK_SIZE } from '../image-writer.js';
+import { BLOCK_SIZE } from '../block-map.js';
 
 const MIB = 2 ** 20;
 
