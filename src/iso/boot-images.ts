@@ -101,10 +101,19 @@ export function patchBootImage(image: Buffer, lba: number, tables: { bootInfoTab
   image.writeUInt32LE(bootInfoChecksum(image), 20);
 }
 
-/** The boot-info-table checksum: the sum of the 32-bit little-endian words from byte 64 to the end. */
+/**
+ * The boot-info-table checksum: the sum of the 32-bit little-endian words from byte 64 to the end, a last partial
+ * word padded with zeros (as it lies in its zero-padded sector; xorriso sums it so).
+ */
 export function bootInfoChecksum(image: Buffer): number {
   let sum = 0;
-  for (let i = 64; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+  let i = 64;
+  for (; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+  if (i < image.length) {
+    const tail = Buffer.alloc(4);
+    image.copy(tail, 0, i);
+    sum = (sum + tail.readUInt32LE(0)) >>> 0;
+  }
   return sum;
 }
 

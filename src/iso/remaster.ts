@@ -6,7 +6,9 @@
 import { hostNode } from './host-tree.js';
 import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
 import { type TreeDir, findNode, newDir, placeNode, removeNode } from './tree.js';
-import { type BootImagePlan, type WriteResult, writeIso } from './writer.js';
+import { type BootImagePlan, type CarriedSystemArea, type WriteResult, writeIso } from './writer.js';
+import { SECTOR } from './bytes.js';
+import { appendedArea } from './system-area.js';
 import type { Progress } from './writer.js';
 import type { IsoOutput } from './output.js';
 import { IsoRequestError } from './errors.js';
@@ -64,6 +66,13 @@ export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
   });
 }
 
+/** The base's system area with what the writer needs to update it, appended partitions included. */
+function carriedSystemArea(image: IsoImage): CarriedSystemArea {
+  const oldVolumeBytes = Math.min(image.primary.volumeSpaceSize * SECTOR, image.size);
+  const appended = appendedArea(image.systemArea, oldVolumeBytes, image.size);
+  return { data: image.systemArea, oldImageBytes: image.size, oldVolumeBytes, appended: appended && { path: image.path, ...appended } };
+}
+
 export async function remaster(o: RemasterOptions): Promise<WriteResult & { added: number; removed: number }> {
   const image = await IsoImage.open(o.base);
   try {
@@ -97,7 +106,7 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
       preparerId: image.primary.preparerId,
       joliet: true,
       boot: image.catalog ? { catalog: image.catalog, images: bootImages } : undefined,
-      systemArea: image.systemAreaInfo.empty ? undefined : { data: image.systemArea, oldImageBytes: image.size },
+      systemArea: image.systemAreaInfo.empty ? undefined : carriedSystemArea(image),
       onProgress: o.onProgress,
       sha256: o.sha256,
     });

@@ -122,7 +122,43 @@ export interface SystemAreaMove {
 export interface SystemAreaUpdate {
   oldImageBytes: number;
   newImageBytes: number;
+  /** Where the ISO file system ended (its volume space size) in the old and in the new image. */
+  oldVolumeBytes: number;
+  newVolumeBytes: number;
+  /** Whether partitions were appended after the ISO file system (they move with its end; see appendedArea). */
+  appended: boolean;
   moves: readonly SystemAreaMove[];
+}
+
+/**
+ * The partitions appended after the ISO file system (as `xorriso -append_partition` makes them: an EFI system
+ * partition, and the gap partitions around it), as one byte range of the old image to carry over whole, or
+ * undefined when there are none. Ranges past the end of the image are not carried.
+ */
+export function appendedArea(area: Buffer, volumeBytes: number, imageBytes: number): { offset: number; length: number } | undefined {
+  const volumeEnd = volumeBytes / 512;
+  const ends: number[] = [];
+  for (const p of mbrPartitions(area)) if (p.type !== 0xee && p.start >= volumeEnd) ends.push(p.start + p.sectors);
+  const h = gptHeader(area);
+  if (h) for (const p of gptPartitions(area, h)) if (p.firstLba >= volumeEnd) ends.push(p.lastLba + 1);
+  const end = Math.min(Math.max(0, ...ends) * 512, imageBytes);
+  return end > volumeBytes ? { offset: volumeBytes, length: end - volumeBytes } : undefined;
+}
+
+/**
+ * Where a partition that did not hold a moved boot image goes: appended ones follow the end of the ISO file system;
+ * one that ended at the end of the ISO file system (before appended partitions) ends at its new end; one that
+ * covered the whole image ends at the new image's end (`toImageEnd`); anything else stays. Sectors of 512 bytes.
+ */
+function relocate(first: number, last: number, u: SystemAreaUpdate): { first: number; last: number } | 'to-image-end' | undefined {
+  const oldVolumeEnd = u.oldVolumeBytes / 512;
+  const delta = (u.newVolumeBytes - u.oldVolumeBytes) / 512;
+  const oldTotal = Math.ceil(u.oldImageBytes / 512);
+  if (first >= oldVolumeEnd && first < oldTotal) return { first: first + delta, last: last + delta };
+  if (first >= oldTotal) return undefined;
+  if (u.appended && last + 1 <= oldVolumeEnd && last + 1 >= oldVolumeEnd - END_SLACK_SECTORS) return { first, last: last + delta };
+  if (last + 1 >= oldTotal - END_SLACK_SECTORS) return 'to-image-end';
+  return undefined;
 }
 
 export interface PatchedSystemArea {
@@ -162,7 +198,6 @@ function writeChs(area: Buffer, at: number, lba: number, g: { heads: number; sec
 
 function patchMbr(area: Buffer, u: SystemAreaUpdate): void {
   if (area.readUInt16LE(510) !== 0xaa55) return;
-  const oldTotal = Math.ceil(u.oldImageBytes / 512);
   const newTotal = Math.ceil(u.newImageBytes / 512);
   for (let i = 0; i < 4; i++) {
     const o = 446 + i * 16;
@@ -173,12 +208,16 @@ function patchMbr(area: Buffer, u: SystemAreaUpdate): void {
     const oldLast = start + sectors - 1;
     const geometry = chsGeometry(area, o, oldLast);
     const move = u.moves.find((m) => m.oldLba * 4 === start);
+    const to = type === 0xee || move ? undefined : relocate(start, oldLast, u);
     if (type === 0xee) {
       sectors = Math.min(newTotal - start, 0xffffffff);
     } else if (move) {
       start = move.newLba * 4;
-    } else if (start < oldTotal && oldLast + 1 >= oldTotal - END_SLACK_SECTORS) {
+    } else if (to === 'to-image-end') {
       sectors = newTotal - start;
+    } else if (to) {
+      start = to.first;
+      sectors = to.last - to.first + 1;
     } else {
       continue;
     }
@@ -224,13 +263,13 @@ function patchGpt(area: Buffer, u: SystemAreaUpdate): Buffer | undefined {
     const first = Number(entries.readBigUInt64LE(o + 32));
     const last = Number(entries.readBigUInt64LE(o + 40));
     const move = u.moves.find((m) => m.oldLba * 4 === first);
-    if (move) {
-      const delta = move.newLba * 4 - first;
-      entries.writeBigUInt64LE(BigInt(first + delta), o + 32);
-      entries.writeBigUInt64LE(BigInt(last + delta), o + 40);
-    } else if (last >= Math.min(oldLastUsable, oldTotal - 1) - END_SLACK_SECTORS && first < oldTotal) {
+    const to = move ? { first: move.newLba * 4, last: last + move.newLba * 4 - first } : relocate(first, last, u);
+    if (to === 'to-image-end' || (!to && !u.appended && last >= oldLastUsable - END_SLACK_SECTORS && first < oldTotal)) {
       entries.writeBigUInt64LE(BigInt(Math.min(lastUsable, Math.max(first, newTotal - (oldTotal - last)))), o + 40);
       grown.push(o);
+    } else if (to) {
+      entries.writeBigUInt64LE(BigInt(to.first), o + 32);
+      entries.writeBigUInt64LE(BigInt(Math.min(lastUsable, to.last)), o + 40);
     }
   }
   // A partition grown to the new end must stop before a boot image partition that now lies inside it:

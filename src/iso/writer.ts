@@ -45,8 +45,8 @@ export interface WriteOptions {
   systemId?: string;
   joliet?: boolean;
   boot?: { catalog: BootCatalog; images: BootImagePlan[] };
-  /** A system area carried over from a base image, with the base's size for partition table updates. */
-  systemArea?: { data: Buffer; oldImageBytes: number };
+  /** A system area carried over from a base image, with what partition table updates need to know of the base. */
+  systemArea?: CarriedSystemArea;
   onProgress?: Progress;
   /** Compute the image's SHA-256 while writing (costs a core's time; the build wants it, a plain create not). */
   sha256?: boolean;
@@ -60,11 +60,25 @@ export interface WriteResult {
   bootEntries: { lba: number; size: number }[];
 }
 
+export interface CarriedSystemArea {
+  data: Buffer;
+  oldImageBytes: number;
+  /** Where the base's ISO file system ended (its volume space size in bytes). */
+  oldVolumeBytes: number;
+  /**
+   * The base's partitions appended after its file system (see appendedArea in system-area.ts): these bytes of
+   * `path` are carried over whole, right after the new file system, and their partition entries follow them.
+   */
+  appended?: { path: string; offset: number; length: number };
+}
+
 interface PlacedImage {
   lba: number;
   size: number;
   plan: BootImagePlan;
   file?: TreeFile;
+  /** The image lies in an appended partition and moves with it (its bytes are never patched). */
+  appended?: boolean;
 }
 
 const APPLICATION_ID = 'LIFEBOAT';
@@ -94,11 +108,15 @@ export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteO
     throw new Error(`boot plan has ${resolved.length} images for ${catalogEntries(boot.catalog).length} catalog entries`);
   }
 
-  // Boot images outside the tree: one copy per distinct key.
+  // Boot images outside the tree: one copy per distinct key, but one inside an appended partition stays there.
+  const area = options.systemArea;
+  const appended = area?.appended;
+  const inAppended = (plan: BootImagePlan) =>
+    !!appended && plan.oldLba !== undefined && plan.oldLba * SECTOR >= appended.offset && plan.oldLba * SECTOR < appended.offset + appended.length;
   const blobKeys: string[] = [];
   const blobSources: { source: DataSource }[] = [];
   resolved.forEach((r, i) => {
-    if (r.file) return;
+    if (r.file || inAppended(r.plan)) return;
     const key = r.plan.key ?? `#${i}`;
     if (!blobKeys.includes(key)) {
       blobKeys.push(key);
@@ -110,24 +128,30 @@ export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteO
     root, joliet, hasBoot: !!boot, catalogBytes: boot ? catalogByteLength(boot.catalog) : 0, blobs: blobSources,
   });
 
+  // Image size: the file system, the appended partitions, room for a backup GPT, rounded as the base was.
+  const volumeEnd = (layout.volumeSectors + TRAILING_PAD_SECTORS) * SECTOR;
+  const appendedLength = appended?.length ?? 0;
+  const tail = area ? gptBackupBytes(area.data) : 0;
+  const align = area ? imageAlignment(area.oldImageBytes, area.data) : SECTOR;
+  const totalBytes = Math.ceil((volumeEnd + appendedLength + tail) / align) * align;
+  // With appended partitions the file system ends where they begin (as xorriso records it); else it is the image.
+  const volumeSectors = (appended ? volumeEnd : totalBytes) / SECTOR;
+
   const placed: PlacedImage[] = resolved.map((r, i) => {
     if (r.file) return { lba: layout.fileLba.get(r.file)!, size: r.file.source.size, plan: r.plan, file: r.file };
+    if (inAppended(r.plan)) return { lba: (volumeEnd + r.plan.oldLba! * SECTOR - appended!.offset) / SECTOR, size: r.plan.source?.size ?? 0, plan: r.plan, appended: true };
     const blob = layout.blobs[blobKeys.indexOf(r.plan.key ?? `#${i}`)]!;
     return { lba: blob.lba, size: blob.size, plan: r.plan };
   });
-
-  // Image size: volume, plus room for a backup GPT, rounded to the alignment the base had.
-  const area = options.systemArea;
-  const tail = area ? gptBackupBytes(area.data) : 0;
-  const align = area ? imageAlignment(area.oldImageBytes, area.data) : SECTOR;
-  const totalBytes = Math.ceil(((layout.volumeSectors + TRAILING_PAD_SECTORS) * SECTOR + tail) / align) * align;
-  const volumeSectors = totalBytes / SECTOR;
 
   let systemArea: Buffer = Buffer.alloc(SYSTEM_AREA_BYTES);
   let gptBackup: Buffer | undefined;
   if (area) {
     const moves = placed.filter((p) => p.plan.oldLba !== undefined).map((p) => ({ oldLba: p.plan.oldLba!, newLba: p.lba }));
-    const patched = patchSystemArea(area.data, { oldImageBytes: area.oldImageBytes, newImageBytes: totalBytes, moves });
+    const patched = patchSystemArea(area.data, {
+      oldImageBytes: area.oldImageBytes, newImageBytes: totalBytes, oldVolumeBytes: area.oldVolumeBytes, newVolumeBytes: volumeEnd,
+      appended: !!appended, moves,
+    });
     systemArea = patched.area;
     gptBackup = patched.gptBackup;
   }
@@ -194,6 +218,10 @@ export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteO
       const patched = patchedImages.get(layout.fileLba.get(file)!);
       if (patched && file.source.size > 0) await w.write(patched);
       else await writeSource(w, file.source, regions);
+    }
+    if (appended) {
+      await w.padTo(volumeEnd);
+      await w.copy({ path: appended.path, extents: [appended], size: appended.length });
     }
     if (gptBackup) {
       await w.padTo(totalBytes - gptBackup.length);
@@ -275,7 +303,7 @@ function retargetCatalog(catalog: BootCatalog, placed: PlacedImage[]): BootCatal
 async function patchBootImages(placed: PlacedImage[]): Promise<Map<number, Buffer>> {
   const out = new Map<number, Buffer>();
   for (const p of placed) {
-    if (!p.plan.patchBootInfoTable && !p.plan.patchGrub2BootInfo) continue;
+    if ((!p.plan.patchBootInfoTable && !p.plan.patchGrub2BootInfo) || p.appended) continue;
     if (out.has(p.lba)) continue;
     if (p.size > MAX_PATCHED_IMAGE_BYTES) throw new IsoRequestError(`boot image of ${p.size} bytes is too large to carry a boot-info-table`);
     const source = p.file?.source ?? p.plan.source!;
