@@ -5,7 +5,7 @@
  */
 import { hostNode } from './host-tree.js';
 import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
-import { type TreeDir, findNode, newDir, placeNode, removeNode } from './tree.js';
+import { type TreeDir, type TreeNode, findNode, newDir, placeNode, removeNode, splitIsoPath } from './tree.js';
 import { type BootImagePlan, type CarriedSystemArea, type WriteResult, writeIso } from './writer.js';
 import { SECTOR } from './bytes.js';
 import { appendedArea } from './system-area.js';
@@ -36,18 +36,72 @@ export interface RemasterOptions {
   sha256?: boolean;
 }
 
-export function treeFromImage(image: IsoImage): TreeDir {
+/** Two entries of the base whose names differ only in case ("/a/README" and "/a/readme"). */
+interface CaseClash {
+  kept: IsoEntry;
+  /** The one not in the tree (the tree matches names case-insensitively), and its node. */
+  left: IsoEntry;
+  leftNode: TreeNode;
+  dir: TreeDir;
+}
+
+function fileNode(image: IsoImage, c: IsoEntry): TreeNode {
+  return { type: 'file', name: c.name, mtime: c.recorded, source: { kind: 'image', path: image.path, extents: c.extents, size: c.size } };
+}
+
+/**
+ * The base's tree. Names that differ only in case (Rock Ridge and Joliet allow them) cannot both be written: the
+ * names this library writes (ISO 9660 upper case, Joliet as Windows reads it) match case-insensitively. The first
+ * is kept in the tree and the pair is returned, for the caller to resolve or refuse.
+ */
+export function treeFromImage(image: IsoImage): { root: TreeDir; clashes: CaseClash[] } {
+  const clashes: CaseClash[] = [];
   const convert = (entry: IsoEntry, name: string): TreeDir => {
     const dir = newDir(name, entry.recorded);
+    const kept = new Map<string, IsoEntry>();
     for (const c of entry.children) {
-      const node = c.isDir
-        ? convert(c, c.name)
-        : { type: 'file' as const, name: c.name, mtime: c.recorded, source: { kind: 'image' as const, path: image.path, extents: c.extents, size: c.size } };
-      dir.children.set(c.name.toLowerCase(), node);
+      const key = c.name.toLowerCase();
+      const node = c.isDir ? convert(c, c.name) : fileNode(image, c);
+      const first = kept.get(key);
+      if (first) {
+        clashes.push({ kept: first, left: c, leftNode: node, dir });
+        continue;
+      }
+      kept.set(key, c);
+      dir.children.set(key, node);
     }
     return dir;
   };
-  return convert(image.root, '');
+  return { root: convert(image.root, ''), clashes };
+}
+
+/**
+ * Applies the removals, which may name one of two clashing entries by its exact spelling (that one goes, the other
+ * stays); refuses, naming both, a clash left unresolved. Returns how many entries were removed.
+ */
+function removeAndResolve(image: IsoImage, root: TreeDir, clashes: CaseClash[], remove: readonly string[]): number {
+  const exact = (path: string) => `/${splitIsoPath(path).join('/')}`;
+  const open = new Set(clashes);
+  let removed = 0;
+  for (const path of remove) {
+    const clash = clashes.find((c) => exact(path) === c.kept.path || exact(path) === c.left.path);
+    if (clash) {
+      if (exact(path) === clash.kept.path) clash.dir.children.set(clash.left.name.toLowerCase(), clash.leftNode);
+      open.delete(clash);
+      removed++;
+      continue;
+    }
+    if (!removeNode(root, path)) throw new IsoRequestError(`cannot remove "${path}": ${image.path} has no such file or folder`, 'List the files of the base image to see what it holds.');
+    removed++;
+  }
+  const [clash] = open;
+  if (clash) {
+    throw new IsoRequestError(
+      `${image.path} holds "${clash.kept.path}" and "${clash.left.path}", names that differ only in case; the image written keeps names case-insensitively (ISO 9660 and Joliet as Windows reads them), so it cannot hold both`,
+      'Remove one of the two (by its exact spelling) or rename it in the base image.',
+    );
+  }
+  return removed;
 }
 
 /**
@@ -76,12 +130,8 @@ function carriedSystemArea(image: IsoImage): CarriedSystemArea {
 export async function remaster(o: RemasterOptions): Promise<WriteResult & { added: number; removed: number }> {
   const image = await IsoImage.open(o.base);
   try {
-    const root = treeFromImage(image);
-    let removed = 0;
-    for (const path of o.remove ?? []) {
-      if (!removeNode(root, path)) throw new IsoRequestError(`cannot remove "${path}": ${o.base} has no such file or folder`, 'List the files of the base image to see what it holds.');
-      removed++;
-    }
+    const { root, clashes } = treeFromImage(image);
+    const removed = removeAndResolve(image, root, clashes, o.remove ?? []);
     const now = o.date ?? new Date();
     for (const a of o.add ?? []) {
       const node = await hostNode(a.source, '', o.date);
