@@ -8,32 +8,27 @@
  *   Both hold the image's own LBA, so they are recomputed when the image moves, and only when the source had them.
  */
 import { SECTOR } from './bytes.js';
+import { hasMbrSignature, readPartitionEntries } from '../disk/mbr.js';
+import { decodeFatBootSector, totalSectors } from '../disk/fat-boot-sector.js';
 import { type BootEntry, FLOPPY_BYTES, PLATFORM_BIOS, emulationOf } from './boot-catalog.js';
 
 export type SizeBasis = 'file' | 'fat' | 'floppy' | 'mbr' | 'boot-info-table' | 'gap' | 'load-count';
 
 /** Size of a FAT file system from its boot sector, or undefined when `sector` is not a plausible FAT boot sector. */
 export function fatImageBytes(sector: Buffer): number | undefined {
-  if (sector.length < 512 || sector.readUInt16LE(510) !== 0xaa55) return undefined;
-  const bytesPerSector = sector.readUInt16LE(11);
-  const perCluster = sector[13]!;
-  const reserved = sector.readUInt16LE(14);
-  const fats = sector[16]!;
-  if (![512, 1024, 2048, 4096].includes(bytesPerSector)) return undefined;
-  if (perCluster === 0 || (perCluster & (perCluster - 1)) !== 0 || reserved === 0 || fats < 1 || fats > 2) return undefined;
-  const total = sector.readUInt16LE(19) || sector.readUInt32LE(32);
-  return total > 0 ? total * bytesPerSector : undefined;
+  if (sector.length < 512) return undefined;
+  const b = decodeFatBootSector(sector);
+  if (b.signature !== 0xaa55 || ![512, 1024, 2048, 4096].includes(b.bytesPerSector)) return undefined;
+  const perCluster = b.sectorsPerCluster;
+  if (perCluster === 0 || (perCluster & (perCluster - 1)) !== 0 || b.reservedSectors === 0 || b.fatCount < 1 || b.fatCount > 2) return undefined;
+  const total = totalSectors(b);
+  return total > 0 ? total * b.bytesPerSector : undefined;
 }
 
 /** Bytes covered by the partitions of an emulated hard disk image's MBR. */
 function mbrImageBytes(sector: Buffer): number | undefined {
-  if (sector.length < 512 || sector.readUInt16LE(510) !== 0xaa55) return undefined;
-  let end = 0;
-  for (let i = 0; i < 4; i++) {
-    const o = 446 + i * 16;
-    if (sector[o + 4] === 0) continue;
-    end = Math.max(end, sector.readUInt32LE(o + 8) + sector.readUInt32LE(o + 12));
-  }
+  if (!hasMbrSignature(sector)) return undefined;
+  const end = Math.max(0, ...readPartitionEntries(sector).map((e) => e.startLba + e.sectorCount));
   return end > 0 ? end * 512 : undefined;
 }
 

@@ -4,6 +4,7 @@
  * image, the partition tables and the boot-code addresses that pointed at the old places are rewritten to match.
  */
 import { crc32 } from 'node:zlib';
+import { hasMbrSignature, readPartitionEntries, writePartitionEntry } from '../disk/mbr.js';
 
 export const SYSTEM_AREA_BYTES = 32 * 1024;
 const GPT_SIGNATURE = 'EFI PART';
@@ -41,15 +42,8 @@ function guidText(b: Buffer): string {
 }
 
 function mbrPartitions(area: Buffer): MbrPartition[] {
-  if (area.readUInt16LE(510) !== 0xaa55) return [];
-  const parts: MbrPartition[] = [];
-  for (let i = 0; i < 4; i++) {
-    const o = 446 + i * 16;
-    const type = area[o + 4]!;
-    if (type === 0) continue;
-    parts.push({ index: i + 1, bootable: area[o] === 0x80, type, start: area.readUInt32LE(o + 8), sectors: area.readUInt32LE(o + 12) });
-  }
-  return parts;
+  if (!hasMbrSignature(area)) return [];
+  return readPartitionEntries(area).map((e) => ({ index: e.index + 1, bootable: e.status === 0x80, type: e.type, start: e.startLba, sectors: e.sectorCount }));
 }
 
 interface GptHeader {
@@ -170,46 +164,36 @@ export interface PatchedSystemArea {
 /** Partition ends this close to the old image end are taken as "describes the whole image". */
 const END_SLACK_SECTORS = 2048;
 
-function chsGeometry(area: Buffer, o: number, lastSector: number): { heads: number; sectors: number } {
+function chsGeometry(chsLast: Buffer, lastSector: number): { heads: number; sectors: number } {
   // Infer the geometry the original tool used from its end CHS; fall back to isohybrid's 64/32.
-  const h = area[o + 5]!;
-  const s = area[o + 6]! & 0x3f;
-  const c = ((area[o + 6]! & 0xc0) << 2) | area[o + 7]!;
+  const h = chsLast[0]!;
+  const s = chsLast[1]! & 0x3f;
+  const c = ((chsLast[1]! & 0xc0) << 2) | chsLast[2]!;
   for (const g of [{ heads: h + 1, sectors: s }, { heads: 64, sectors: 32 }, { heads: 255, sectors: 63 }]) {
     if (g.sectors > 0 && g.heads > 0 && (c * g.heads + h) * g.sectors + s - 1 === lastSector) return g;
   }
   return { heads: 64, sectors: 32 };
 }
 
-function writeChs(area: Buffer, at: number, lba: number, g: { heads: number; sectors: number }): void {
+function chsOf(lba: number, g: { heads: number; sectors: number }): Buffer {
   const c = Math.floor(lba / (g.heads * g.sectors));
-  if (c > 1023) {
-    area[at] = 0xfe;
-    area[at + 1] = 0xff;
-    area[at + 2] = 0xff;
-    return;
-  }
+  if (c > 1023) return Buffer.from([0xfe, 0xff, 0xff]);
   const h = Math.floor(lba / g.sectors) % g.heads;
   const s = (lba % g.sectors) + 1;
-  area[at] = h;
-  area[at + 1] = s | ((c >> 2) & 0xc0);
-  area[at + 2] = c & 0xff;
+  return Buffer.from([h, s | ((c >> 2) & 0xc0), c & 0xff]);
 }
 
 function patchMbr(area: Buffer, u: SystemAreaUpdate): void {
-  if (area.readUInt16LE(510) !== 0xaa55) return;
+  if (!hasMbrSignature(area)) return;
   const newTotal = Math.ceil(u.newImageBytes / 512);
-  for (let i = 0; i < 4; i++) {
-    const o = 446 + i * 16;
-    const type = area[o + 4]!;
-    if (type === 0) continue;
-    let start = area.readUInt32LE(o + 8);
-    let sectors = area.readUInt32LE(o + 12);
+  for (const e of readPartitionEntries(area)) {
+    let start = e.startLba;
+    let sectors = e.sectorCount;
     const oldLast = start + sectors - 1;
-    const geometry = chsGeometry(area, o, oldLast);
+    const geometry = chsGeometry(e.chsLast, oldLast);
     const move = u.moves.find((m) => m.oldLba * 4 === start);
-    const to = type === 0xee || move ? undefined : relocate(start, oldLast, u);
-    if (type === 0xee) {
+    const to = e.type === 0xee || move ? undefined : relocate(start, oldLast, u);
+    if (e.type === 0xee) {
       sectors = Math.min(newTotal - start, 0xffffffff);
     } else if (move) {
       start = move.newLba * 4;
@@ -221,10 +205,7 @@ function patchMbr(area: Buffer, u: SystemAreaUpdate): void {
     } else {
       continue;
     }
-    area.writeUInt32LE(start, o + 8);
-    area.writeUInt32LE(sectors, o + 12);
-    writeChs(area, o + 1, start, geometry);
-    writeChs(area, o + 5, start + sectors - 1, geometry);
+    writePartitionEntry(area, e.index, { startLba: start, sectorCount: sectors, chsFirst: chsOf(start, geometry), chsLast: chsOf(start + sectors - 1, geometry) });
   }
   // Boot code that records where its El Torito image starts (GRUB2 hybrid: LBA*4+4 as u64; isohybrid: LBA*4 as u32).
   const at1b0 = area.readBigUInt64LE(0x1b0);

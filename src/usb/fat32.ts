@@ -40,6 +40,8 @@ import {
   type FatGeometry,
 } from './fat-layout.js';
 import { blockMapOf, type BlockMap } from './block-map.js';
+import { FAT32_BOOT_CODE_OFFSET, FAT_BOOT_SECTOR } from '../disk/fat-boot-sector.js';
+import { encodeFields } from '../disk/fields.js';
 import { DEFAULT_PARTITION_START_LBA, encodeMbr, PARTITION_TYPE_FAT32_LBA } from './mbr.js';
 
 /** Largest file FAT32 can hold: 4 GiB - 1 bytes. */
@@ -476,35 +478,35 @@ function vbrBootCode(): Buffer {
 }
 
 function encodeBootSector(g: FatGeometry, hiddenSectors: number, serial: number, label: string): Buffer {
-  const b = Buffer.alloc(SECTOR_SIZE);
-  b.set([0xeb, 0x58, 0x90], 0); // jmp short 0x5a; nop
-  b.write('MSWIN4.1', 3, 'latin1'); // OEM name the specification recommends for compatibility
-  b.writeUInt16LE(SECTOR_SIZE, 11);
-  b[13] = g.sectorsPerCluster;
-  b.writeUInt16LE(g.reservedSectors, 14);
-  b[16] = g.fatCount;
-  b.writeUInt16LE(0, 17); // root entries: 0 on FAT32
-  b.writeUInt16LE(0, 19); // 16-bit total sectors: 0 on FAT32
-  b[21] = 0xf8; // media: fixed disk
-  b.writeUInt16LE(0, 22); // 16-bit FAT size: 0 on FAT32
-  b.writeUInt16LE(63, 24); // sectors per track
-  b.writeUInt16LE(255, 26); // heads
-  b.writeUInt32LE(hiddenSectors, 28);
-  b.writeUInt32LE(g.totalSectors, 32);
-  b.writeUInt32LE(g.fatSectors, 36);
-  b.writeUInt16LE(0, 40); // flags: FATs mirrored
-  b.writeUInt16LE(0, 42); // version 0.0
-  b.writeUInt32LE(ROOT_CLUSTER, 44);
-  b.writeUInt16LE(FSINFO_SECTOR, 48);
-  b.writeUInt16LE(BACKUP_BOOT_SECTOR, 50);
-  b[64] = 0x80; // drive number
-  b[66] = 0x29; // extended boot signature: serial, label and type follow
-  b.writeUInt32LE(serial, 67);
-  b.write(label.padEnd(11, ' '), 71, 'latin1');
-  b.write('FAT32   ', 82, 'latin1');
-  b.set(vbrBootCode(), 90);
-  b[510] = 0x55;
-  b[511] = 0xaa;
+  const b = encodeFields(FAT_BOOT_SECTOR, {
+    jump: Buffer.from([0xeb, 0x58, 0x90]), // jmp short 0x5a; nop
+    oemName: 'MSWIN4.1', // the name the specification recommends for compatibility
+    bytesPerSector: SECTOR_SIZE,
+    sectorsPerCluster: g.sectorsPerCluster,
+    reservedSectors: g.reservedSectors,
+    fatCount: g.fatCount,
+    rootEntries: 0,
+    totalSectors16: 0,
+    media: 0xf8, // fixed disk
+    fatSize16: 0,
+    sectorsPerTrack: 63,
+    heads: 255,
+    hiddenSectors,
+    totalSectors32: g.totalSectors,
+    fatSize32: g.fatSectors,
+    extFlags: 0, // FATs mirrored
+    fsVersion: 0,
+    rootCluster: ROOT_CLUSTER,
+    fsInfoSector: FSINFO_SECTOR,
+    backupBootSector: BACKUP_BOOT_SECTOR,
+    driveNumber: 0x80,
+    bootSignature: 0x29,
+    volumeId: serial,
+    volumeLabel: label,
+    fsType: 'FAT32',
+    signature: 0xaa55,
+  }, Buffer.alloc(SECTOR_SIZE));
+  b.set(vbrBootCode(), FAT32_BOOT_CODE_OFFSET);
   return b;
 }
 
