@@ -1,5 +1,5 @@
 /**
- * Flash benchmark (issue 7): a 1 GiB image with 30% of it mapped (32 runs of 9.6 MiB of pseudo-random data, one
+ * Flash benchmark: a 1 GiB image with 30% of it mapped (32 runs of 9.6 MiB of pseudo-random data, one
  * every 32 MiB; the rest sparse zeros) written to a regular file target, which already holds 1 GiB of old data
  * (preallocated, so every contender overwrites in place).
  *

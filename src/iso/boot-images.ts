@@ -7,7 +7,6 @@
  * - isolinux/GRUB images may carry a boot-info-table (bytes 8-63) and GRUB2 a boot-info address at byte 2548.
  *   Both hold the image's own LBA, so they are recomputed when the image moves, and only when the source had them.
  */
-import { SECTOR } from './bytes.js';
 import { hasMbrSignature, readPartitionEntries } from '../disk/mbr.js';
 import { decodeFatBootSector, totalSectors } from '../disk/fat-boot-sector.js';
 import { type BootEntry, FLOPPY_BYTES, PLATFORM_BIOS, emulationOf } from './boot-catalog.js';

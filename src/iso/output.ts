@@ -20,10 +20,6 @@ export interface OpenedOutput {
   abort(): Promise<void>;
 }
 
-export function outputPath(output: IsoOutput): string {
-  return typeof output === 'string' ? output : output.path;
-}
-
 /** Opens `output` for an image of `bytes` bytes, after checking that they fit. */
 export async function openOutput(output: IsoOutput, bytes: number): Promise<OpenedOutput> {
   if (typeof output !== 'string') {

@@ -54,7 +54,7 @@ function fileNode(image: IsoImage, c: IsoEntry): TreeNode {
  * names this library writes (ISO 9660 upper case, Joliet as Windows reads it) match case-insensitively. The first
  * is kept in the tree and the pair is returned, for the caller to resolve or refuse.
  */
-export function treeFromImage(image: IsoImage): { root: TreeDir; clashes: CaseClash[] } {
+function treeFromImage(image: IsoImage): { root: TreeDir; clashes: CaseClash[] } {
   const clashes: CaseClash[] = [];
   const convert = (entry: IsoEntry, name: string): TreeDir => {
     const dir = newDir(name, entry.recorded);
@@ -109,7 +109,7 @@ function removeAndResolve(image: IsoImage, root: TreeDir, clashes: CaseClash[], 
  * base's file stays that file; anything else (not a file, or a file the user removed or replaced) keeps the
  * original bytes as an image outside the tree.
  */
-export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
+function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
   return image.bootImages.map((b: BootImageInfo) => {
     const inTree = b.file ? findNode(root, b.file) : undefined;
     const common = { oldLba: b.lba, patchBootInfoTable: b.bootInfoTable, patchGrub2BootInfo: b.grub2BootInfo };

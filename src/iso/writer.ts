@@ -7,7 +7,7 @@ import { SECTOR } from './bytes.js';
 import { type BootCatalog, catalogByteLength, catalogEntries, encodeBootCatalog } from './boot-catalog.js';
 import { MAX_PATCHED_IMAGE_BYTES, patchBootImage } from './boot-images.js';
 import { type DirectoryRecord, RecordFlags, encodeDirectoryRecord } from './directory-record.js';
-import { IsoFormatError, IsoRequestError } from './errors.js';
+import { IsoRequestError } from './errors.js';
 import { type Layout, MAX_EXTENT, type Namespace, computeLayout } from './layout.js';
 import { encodePathTable } from './path-table.js';
 import { SYSTEM_AREA_BYTES, gptBackupBytes, imageAlignment, patchSystemArea } from './system-area.js';

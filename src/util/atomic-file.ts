@@ -32,7 +32,7 @@ function installSignalCleanup(): void {
 }
 
 
-export function tempPathFor(target: string): string {
+function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
 }
 
