@@ -3,19 +3,12 @@
  * decides what they mean for its user (Lifeboat's CLI maps them to exit code 2). Failures to read or write a file
  * are `IoError`s (src/util/io-errors.ts), shared with the other image writers.
  */
+import { HintedError } from '../util/hinted-error.js';
+
 export { IoError, type IoProblem } from '../util/io-errors.js';
 
-export abstract class IsoError extends Error {
-  constructor(
-    message: string,
-    /** What the caller's user can do about it, in one sentence. */
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+/** Every error about images and trees; `hint` says what the caller's user can do about it. */
+export abstract class IsoError extends HintedError {}
 
 /** The image is not valid ISO 9660, or is damaged or hostile. The message names the file and what is wrong. */
 export class IsoFormatError extends IsoError {}

@@ -132,20 +132,11 @@ export function decodeVolumeDescriptor(sector: Buffer): VolumeDescriptor {
   };
 }
 
-export interface VolumeDescriptorInput {
-  joliet: boolean;
-  systemId: string;
-  volumeId: string;
-  volumeSpaceSize: number;
-  pathTableSize: number;
-  typeLPathTable: number;
-  typeMPathTable: number;
-  root: DirectoryRecord;
-  publisherId: string;
-  preparerId: string;
-  applicationId: string;
-  date: Date;
-}
+/** What the writer puts in a descriptor; every date field but expiry is `date`. */
+export type VolumeDescriptorInput = Pick<
+  VolumeDescriptor,
+  'systemId' | 'volumeId' | 'volumeSpaceSize' | 'pathTableSize' | 'typeLPathTable' | 'typeMPathTable' | 'root' | 'publisherId' | 'preparerId' | 'applicationId'
+> & { joliet: boolean; date: Date };
 
 export function encodeVolumeDescriptor(v: VolumeDescriptorInput): Buffer {
   return encodeFields(v.joliet ? JOLIET : PRIMARY, {

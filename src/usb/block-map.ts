@@ -105,15 +105,7 @@ export async function scanBlockMap(path: string): Promise<BlockMap & { imageSha2
       pos += bytesRead;
     }
     end();
-    return {
-      format: 'lifeboat-blockmap',
-      version: 1,
-      imageSize: size,
-      blockSize: BLOCK_SIZE,
-      mappedBytes: ranges.reduce((s, r) => s + r.length, 0),
-      ranges,
-      imageSha256: whole.digest('hex'),
-    };
+    return { ...blockMapOf(size, ranges), imageSha256: whole.digest('hex') };
   } finally {
     await fh.close();
   }
@@ -158,10 +150,7 @@ export async function mapRanges(path: string, wanted: readonly { start: number; 
       pos = m.end;
     }
     feedZeros(whole, size - pos);
-    return {
-      format: 'lifeboat-blockmap', version: 1, imageSize: size, blockSize: BLOCK_SIZE,
-      mappedBytes: ranges.reduce((s, r) => s + r.length, 0), ranges, imageSha256: whole.digest('hex'),
-    };
+    return { ...blockMapOf(size, ranges), imageSha256: whole.digest('hex') };
   } finally {
     await fh.close();
   }

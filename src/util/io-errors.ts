@@ -5,22 +5,21 @@
  */
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { HintedError } from './hinted-error.js';
 
 /** What went wrong, in terms a caller can act on. Everything but 'failed' is fixable by the person running it. */
 export type IoProblem = 'source-changed' | 'source-unreadable' | 'no-space' | 'not-allowed' | 'no-folder' | 'failed';
 
-export class IoError extends Error {
+export class IoError extends HintedError {
   constructor(
     readonly problem: IoProblem,
     /** The file (or folder) the problem is about. */
     readonly path: string,
     message: string,
-    /** What to do about it, in one sentence. */
-    readonly hint?: string,
+    hint?: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'IoError';
+    super(message, hint, options);
   }
 
   /** True when the input or the environment is at fault (a full disk, a changed file), not the program. */
