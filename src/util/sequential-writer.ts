@@ -162,10 +162,9 @@ export class SequentialWriter {
     this.openRange();
     if (region.size <= SMALL_REGION_BYTES) return this.copySmall(region);
     await this.flush();
-    const input = await this.input(region.path);
-    let i = 0;
-    let done = 0;
-    try {
+    await this.withInput(region, async (input) => {
+      let i = 0;
+      let done = 0;
       for (const extent of region.extents) {
         for (let at = 0; at < extent.length; i++) {
           const chunk = this.copyBuffers[i % 2]!;
@@ -179,9 +178,7 @@ export class SequentialWriter {
         }
       }
       await this.settle();
-    } finally {
-      if (!keepOpen(region)) await this.closeInput(region.path);
-    }
+    });
   }
 
   /** Writes out everything, checks nothing is missing and returns the hashes asked for. Leaves `fh` open. */
@@ -252,42 +249,46 @@ export class SequentialWriter {
     return this.arenaHead + size <= oldest.offset ? this.arenaHead : undefined;
   }
 
-  private async readRegion(region: FileRegion, into: Buffer): Promise<void> {
-    const input = await this.input(region.path);
-    try {
+  private readRegion(region: FileRegion, into: Buffer): Promise<void> {
+    return this.withInput(region, async (input) => {
       let done = 0;
       for (const e of region.extents) {
         const got = await readFully(input, into.subarray(done, done + e.length), e.offset, region.path);
         if (got < e.length) throw sourceChanged(region.path, done + got, region.size, this.options.name);
         done += e.length;
       }
+    });
+  }
+
+  /**
+   * Runs `use` with an open handle on the region's file: regions inside a larger file (an ISO's files) share one
+   * handle, kept until the end; a whole host file gets its own, closed after use (two reads of the same file may
+   * be in flight at once, so it is never shared).
+   */
+  private async withInput<T>(region: FileRegion, use: (fh: FileHandle) => Promise<T>): Promise<T> {
+    if (keepOpen(region)) {
+      let shared = this.inputs.get(region.path);
+      if (!shared) {
+        shared = openInput(region.path);
+        shared.catch(() => this.inputs.delete(region.path));
+        this.inputs.set(region.path, shared);
+      }
+      return use(await shared);
+    }
+    const own = await openInput(region.path);
+    try {
+      return await use(own);
     } finally {
-      if (!keepOpen(region)) await this.closeInput(region.path);
+      await own.close().catch(() => undefined);
     }
-  }
-
-  private input(path: string): Promise<FileHandle> {
-    let handle = this.inputs.get(path);
-    if (!handle) {
-      handle = open(path, 'r').catch((e: unknown) => {
-        this.inputs.delete(path);
-        throw inputError(path, e);
-      });
-      this.inputs.set(path, handle);
-    }
-    return handle;
-  }
-
-  private async closeInput(path: string): Promise<void> {
-    const handle = this.inputs.get(path);
-    this.inputs.delete(path);
-    await handle?.then((h) => h.close()).catch(() => undefined);
   }
 
   private async closeInputs(): Promise<void> {
     await Promise.all(this.ahead.map((a) => a.read.catch(() => undefined)));
     this.ahead.length = 0;
-    for (const path of [...this.inputs.keys()]) await this.closeInput(path);
+    const handles = [...this.inputs.values()];
+    this.inputs.clear();
+    for (const h of handles) await h.then((fh) => fh.close()).catch(() => undefined);
   }
 
   /** Hands the gathered bytes to the file and switches buffers; waits only for the previous write. */
@@ -366,6 +367,14 @@ export class SequentialWriter {
     }
     this.handedOver += chunk.length;
     this.options.onWritten?.(this.handedOver);
+  }
+}
+
+async function openInput(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    throw inputError(path, e);
   }
 }
 

@@ -65,6 +65,11 @@ describe('SequentialWriter', () => {
       regions.push(wholeFile(join(dir, `f${i}`), size));
       expected.push(data);
     }
+    // the same small file twice in a row (a file added at two paths): two reads of it in flight at once
+    for (let k = 0; k < 2; k++) {
+      regions.push(wholeFile(join(dir, 'f5'), expected[5]!.length));
+      expected.push(expected[5]!);
+    }
     // one region made of two extents of another file (as a file inside an ISO is)
     const big = Buffer.alloc(3000);
     for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
