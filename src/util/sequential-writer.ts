@@ -23,6 +23,8 @@ export const BLOCK_SIZE = 4096;
 export const MAX_RANGE_LENGTH = 32 * 2 ** 20;
 const BUFFER_BYTES = 4 << 20;
 const ZEROS = Buffer.alloc(BUFFER_BYTES);
+/** Chunk of a large copy. */
+const COPY_BYTES = 1 << 20;
 /** Regions up to this size are read whole into the gather buffer (and read ahead). */
 const SMALL_REGION_BYTES = 1 << 20;
 const READ_AHEAD_REGIONS = 64;
@@ -168,11 +170,10 @@ export class SequentialWriter {
       for (const extent of region.extents) {
         for (let at = 0; at < extent.length; i++) {
           const chunk = this.copyBuffers[i % 2]!;
-          const want = Math.min(BUFFER_BYTES, extent.length - at);
+          const want = Math.min(COPY_BYTES, extent.length - at);
           const got = await readFully(input, chunk.subarray(0, want), extent.offset + at, region.path);
           if (got < want) throw sourceChanged(region.path, done + got, region.size, this.options.name);
-          await this.settle(); // the other copy buffer is free again once its write is done
-          this.emit(chunk.subarray(0, want));
+          await this.emit(chunk.subarray(0, want));
           at += want;
           done += want;
         }
@@ -293,14 +294,15 @@ export class SequentialWriter {
 
   /** Hands the gathered bytes to the file and switches buffers; waits only for the previous write. */
   private async flush(): Promise<void> {
-    await this.settle();
-    if (this.fill === 0) return;
+    if (this.fill === 0) return this.settle();
     const full = this.buffer;
     const length = this.fill;
-    this.buffer = this.spare;
-    this.spare = full;
     this.fill = 0;
-    this.emit(full.subarray(0, length));
+    await this.emit(full.subarray(0, length), () => {
+      // the spare buffer is free once the previous write is done
+      this.buffer = this.spare;
+      this.spare = full;
+    });
   }
 
   private async settle(): Promise<void> {
@@ -308,8 +310,11 @@ export class SequentialWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** Hashes `chunk` (the bytes at bufferStart), cuts ranges, starts its write and moves on. */
-  private emit(chunk: Buffer): void {
+  /**
+   * Accounts for `chunk` (the bytes at bufferStart: hashes, ranges) while the previous write is still in flight,
+   * then waits for that write and starts this one. `swap` runs once the previous write is done.
+   */
+  private async emit(chunk: Buffer, swap?: () => void): Promise<void> {
     const at = this.bufferStart;
     if (this.outputHash) {
       feedZeros(this.outputHash, at - this.emitted);
@@ -318,6 +323,8 @@ export class SequentialWriter {
     if (this.options.mapRanges) this.mapChunk(chunk, at);
     this.emitted = at + chunk.length;
     this.bufferStart = at + chunk.length;
+    await this.settle();
+    swap?.();
     this.pending = this.writeAt(chunk, at).catch((e: unknown) => {
       this.failure = outputError(this.options.name, e);
     });
