@@ -2,17 +2,10 @@
  * The project's error types. Every error a user can meet carries the exit code the CLI should use and, where there
  * is one, a hint saying what to do next. Modules throw these; only src/cli turns them into messages and exit codes.
  */
-export abstract class LifeboatError extends Error {
+import { HintedError } from './util/hinted-error.js';
+
+export abstract class LifeboatError extends HintedError {
   abstract readonly exitCode: 1 | 2 | 3 | 130;
-  constructor(
-    message: string,
-    /** What the user can do about it, in one sentence. */
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** Bad usage or bad input (a file, a field, an argument): exit code 2. The message names the file or field. */

@@ -1,5 +1,5 @@
 /**
- * Catalog parse benchmark (issue 4): the real Veeam metadata fixture (goal: median under 50 ms) and a synthetic
+ * Catalog parse benchmark: the real Veeam metadata fixture (goal: median under 50 ms) and a synthetic
  * 8,760-point chain, hourly for a year (goal: under 2 s). "Parse" is what the assistant does before showing the
  * backups screen: read the .vbm text, parse it (safe XML), build the chain model, decode the newest point's details.
  * Prints one JSON document. Run: node --import tsx bench/assistant/catalog.ts [--runs N]

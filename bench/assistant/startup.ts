@@ -1,5 +1,5 @@
 /**
- * assistant.exe cold start to its first screen under Wine (issue 4 goal: under 1.5 s). The media is a training
+ * assistant.exe cold start to its first screen under Wine (goal: under 1.5 s). The media is a training
  * scenario's (site.json, vault, manifest); the first screen is the "Restore kit for ..." line the start step
  * prints. The first run after `wineserver -k` is the cold one; the rest are warm (Wine's server already up).
  * Peer: `wine cmd.exe /c ver`, the cost of starting any Windows program under Wine here.

@@ -1,5 +1,5 @@
 /**
- * Build benchmark (issue 3): `lifeboat build` from a ~700 MiB stand-in Veeam base against the plain-I/O peer,
+ * Build benchmark: `lifeboat build` from a ~700 MiB stand-in Veeam base against the plain-I/O peer,
  * `cp base.iso a && cp base.iso b` (the build writes the data twice: the ISO and the USB image).
  *
  *  ours  node bin/lifeboat.js build --site examples/site.yaml --base BASE --out OUT

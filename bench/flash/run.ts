@@ -1,5 +1,5 @@
 /**
- * Flash benchmark (issue 7): a 1 GiB image with 30% of it mapped (32 runs of 9.6 MiB of pseudo-random data, one
+ * Flash benchmark: a 1 GiB image with 30% of it mapped (32 runs of 9.6 MiB of pseudo-random data, one
  * every 32 MiB; the rest sparse zeros) written to a regular file target, which already holds 1 GiB of old data
  * (preallocated, so every contender overwrites in place).
  *
@@ -24,7 +24,8 @@ import { open } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
-import { ImageWriter, serializeBlockMap } from '../../src/usb/image-writer.js';
+import { blockMapOf, serializeBlockMap } from '../../src/usb/block-map.js';
+import { SequentialWriter } from '../../src/util/sequential-writer.js';
 import { hasCommand, mkTempDir, pseudoRandomBytes, removeTempDir, REPO_ROOT, runChecked } from '../../test/helpers/tools.js';
 import { writeFile } from 'node:fs/promises';
 import { median } from '../stats.js';
@@ -55,13 +56,13 @@ function timedRun(cmd: string, args: string[]): Promise<{ ms: number; stdout: st
 async function makeImage(path: string): Promise<void> {
   const fh = await open(path, 'w+');
   try {
-    const w = await ImageWriter.create(fh, IMAGE);
+    const w = await SequentialWriter.create(fh, IMAGE, { name: path, mapRanges: true });
     for (let s = 0; s < IMAGE / SEGMENT; s++) {
-      await w.seek(s * SEGMENT);
+      await w.skipTo(s * SEGMENT);
       await w.write(pseudoRandomBytes(`bench-flash-${s}`, MAPPED_PER_SEGMENT));
     }
-    const { blockMap } = await w.finish();
-    await writeFile(`${path}.blockmap.json`, serializeBlockMap(blockMap));
+    const { ranges } = await w.finish();
+    await writeFile(`${path}.blockmap.json`, serializeBlockMap(blockMapOf(IMAGE, ranges!)));
   } finally {
     await fh.close();
   }

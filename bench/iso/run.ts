@@ -1,5 +1,5 @@
 /**
- * ISO writer benchmark (issue 2): `lifeboat iso create` and `lifeboat iso remaster` against their natural peers.
+ * ISO writer benchmark: `lifeboat iso create` and `lifeboat iso remaster` against their natural peers.
  *
  *  create    a 1 GiB tree (one large file + 2,000 small files of 1-64 KiB in 20 folders, long mixed-case names)
  *            ours:    node bin/lifeboat.js iso create --dir TREE --out OUT --volid BENCH

@@ -5,8 +5,9 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import {
-  type IsoEntry, IsoImage, PLATFORM_BIOS, PLATFORM_EFI, type BootCatalog, type BootImagePlan, hostDir, newEntry, remaster, writeIso,
+  type IsoEntry, IsoImage, type IsoOutput, PLATFORM_BIOS, PLATFORM_EFI, type BootCatalog, type BootImagePlan, hostDir, newEntry, remaster, writeIso,
 } from '../iso/index.js';
+import { AtomicFile } from '../util/atomic-file.js';
 import { collect, parseAddition, parseDate } from './common.js';
 import { bold, dim, formatBytes, printJson, say } from './output.js';
 import { progressMeter } from './progress.js';
@@ -56,7 +57,7 @@ export function registerIso(program: Command): void {
       const root = await hostDir(opts.dir, '', date);
       const boot = await bootPlanForCreate(opts);
       const meter = progressMeter(`writing ${basename(opts.out)}`);
-      const result = await writeIso(opts.out, root, { volumeId: opts.volid, date, boot, onProgress: meter.update });
+      const result = await atomically(opts.out, (output) => writeIso(output, root, { volumeId: opts.volid, date, boot, onProgress: meter.update }));
       meter.end();
       if (opts.json) printJson(result);
       else say(`wrote ${opts.out} (${formatBytes(result.bytes)})`);
@@ -82,14 +83,29 @@ export function registerIso(program: Command): void {
     ].join('\n'))
     .action(async (opts: { base: string; add: string[]; remove: string[]; out: string; volid?: string; date?: string; json?: boolean }) => {
       const meter = progressMeter(`writing ${basename(opts.out)}`);
-      const result = await remaster({
-        base: opts.base, out: opts.out, add: opts.add.map(parseAddition), remove: opts.remove, volumeId: opts.volid,
-        date: parseDate(opts.date), onProgress: meter.update,
-      });
+      const date = parseDate(opts.date);
+      const result = await atomically(opts.out, (out) => remaster({
+        base: opts.base, out, add: opts.add.map(parseAddition), remove: opts.remove, volumeId: opts.volid, date, onProgress: meter.update,
+      }));
       meter.end();
       if (opts.json) printJson(result);
       else say(`wrote ${opts.out} (${formatBytes(result.bytes)}): ${result.added} added, ${result.removed} removed, ${result.bootEntries.length} boot entries kept`);
     });
+}
+
+/**
+ * Runs a write into a temporary file beside `target` that is renamed into place on success and removed on failure
+ * or Ctrl-C (the library leaves signals to its caller).
+ */
+async function atomically<T extends { path: string }>(target: string, write: (output: IsoOutput) => Promise<T>): Promise<T> {
+  const file = await AtomicFile.create(target);
+  try {
+    const result = await write({ handle: file.handle, path: target });
+    await file.commit();
+    return result;
+  } finally {
+    await file.abort();
+  }
 }
 
 async function bootPlanForCreate(opts: {

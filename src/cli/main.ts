@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../errors.js';
 import { registrationsFor } from './commands.js';
+import { asLifeboatError } from './library-errors.js';
 import { red, say } from './output.js';
 import { VERSION } from '../version.js';
 
@@ -32,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv)).parseAsync(argv);
     return 0;
-  } catch (e) {
+  } catch (thrown) {
+    const e = asLifeboatError(thrown);
     if (e instanceof CommanderError) {
       // --help and --version end here too, with code 0.
       return e.exitCode === 0 ? 0 : 2;

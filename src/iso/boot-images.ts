@@ -7,33 +7,27 @@
  * - isolinux/GRUB images may carry a boot-info-table (bytes 8-63) and GRUB2 a boot-info address at byte 2548.
  *   Both hold the image's own LBA, so they are recomputed when the image moves, and only when the source had them.
  */
-import { SECTOR } from './bytes.js';
+import { hasMbrSignature, readPartitionEntries } from '../disk/mbr.js';
+import { decodeFatBootSector, totalSectors } from '../disk/fat-boot-sector.js';
 import { type BootEntry, FLOPPY_BYTES, PLATFORM_BIOS, emulationOf } from './boot-catalog.js';
 
 export type SizeBasis = 'file' | 'fat' | 'floppy' | 'mbr' | 'boot-info-table' | 'gap' | 'load-count';
 
 /** Size of a FAT file system from its boot sector, or undefined when `sector` is not a plausible FAT boot sector. */
 export function fatImageBytes(sector: Buffer): number | undefined {
-  if (sector.length < 512 || sector.readUInt16LE(510) !== 0xaa55) return undefined;
-  const bytesPerSector = sector.readUInt16LE(11);
-  const perCluster = sector[13]!;
-  const reserved = sector.readUInt16LE(14);
-  const fats = sector[16]!;
-  if (![512, 1024, 2048, 4096].includes(bytesPerSector)) return undefined;
-  if (perCluster === 0 || (perCluster & (perCluster - 1)) !== 0 || reserved === 0 || fats < 1 || fats > 2) return undefined;
-  const total = sector.readUInt16LE(19) || sector.readUInt32LE(32);
-  return total > 0 ? total * bytesPerSector : undefined;
+  if (sector.length < 512) return undefined;
+  const b = decodeFatBootSector(sector);
+  if (b.signature !== 0xaa55 || ![512, 1024, 2048, 4096].includes(b.bytesPerSector)) return undefined;
+  const perCluster = b.sectorsPerCluster;
+  if (perCluster === 0 || (perCluster & (perCluster - 1)) !== 0 || b.reservedSectors === 0 || b.fatCount < 1 || b.fatCount > 2) return undefined;
+  const total = totalSectors(b);
+  return total > 0 ? total * b.bytesPerSector : undefined;
 }
 
 /** Bytes covered by the partitions of an emulated hard disk image's MBR. */
 function mbrImageBytes(sector: Buffer): number | undefined {
-  if (sector.length < 512 || sector.readUInt16LE(510) !== 0xaa55) return undefined;
-  let end = 0;
-  for (let i = 0; i < 4; i++) {
-    const o = 446 + i * 16;
-    if (sector[o + 4] === 0) continue;
-    end = Math.max(end, sector.readUInt32LE(o + 8) + sector.readUInt32LE(o + 12));
-  }
+  if (!hasMbrSignature(sector)) return undefined;
+  const end = Math.max(0, ...readPartitionEntries(sector).map((e) => e.startLba + e.sectorCount));
   return end > 0 ? end * 512 : undefined;
 }
 
@@ -87,18 +81,34 @@ export function hasGrub2BootInfo(image: Buffer, lba: number): boolean {
   return image.length >= GRUB2_BOOT_INFO_OFFSET + 8 && image.readBigUInt64LE(GRUB2_BOOT_INFO_OFFSET) === BigInt(lba) * 4n + 5n;
 }
 
-/** Writes the boot-info-table for the image's new LBA (El Torito as isolinux/mkisofs define it). */
-export function patchBootInfoTable(image: Buffer, lba: number): void {
-  let sum = 0;
-  for (let i = 64; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+/**
+ * Writes the image's new LBA into the address tables it carries: GRUB2's boot info at byte 2548 first, then the
+ * boot-info-table (El Torito as isolinux/mkisofs define it) whose checksum covers bytes 64 to the end, so it is
+ * computed last, over the image as it will be written (the GRUB2 field lies inside that range).
+ */
+export function patchBootImage(image: Buffer, lba: number, tables: { bootInfoTable?: boolean; grub2BootInfo?: boolean }): void {
+  if (tables.grub2BootInfo) image.writeBigUInt64LE(BigInt(lba) * 4n + 5n, GRUB2_BOOT_INFO_OFFSET);
+  if (!tables.bootInfoTable) return;
   image.writeUInt32LE(PVD_LBA, 8);
   image.writeUInt32LE(lba, 12);
   image.writeUInt32LE(image.length, 16);
-  image.writeUInt32LE(sum, 20);
+  image.writeUInt32LE(bootInfoChecksum(image), 20);
 }
 
-export function patchGrub2BootInfo(image: Buffer, lba: number): void {
-  image.writeBigUInt64LE(BigInt(lba) * 4n + 5n, GRUB2_BOOT_INFO_OFFSET);
+/**
+ * The boot-info-table checksum: the sum of the 32-bit little-endian words from byte 64 to the end, a last partial
+ * word padded with zeros (as it lies in its zero-padded sector; xorriso sums it so).
+ */
+export function bootInfoChecksum(image: Buffer): number {
+  let sum = 0;
+  let i = 64;
+  for (; i + 4 <= image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
+  if (i < image.length) {
+    const tail = Buffer.alloc(4);
+    image.copy(tail, 0, i);
+    sum = (sum + tail.readUInt32LE(0)) >>> 0;
+  }
+  return sum;
 }
 
 export const MAX_PATCHED_IMAGE_BYTES = 64 * 1024 * 1024;

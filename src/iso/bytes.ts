@@ -26,12 +26,6 @@ export function readBoth32(buf: Buffer, offset: number): number {
   return buf.readUInt32LE(offset);
 }
 
-/** Writes `text` padded with `pad` into a fixed-size field; truncates if too long. */
-export function writeAsciiField(buf: Buffer, offset: number, length: number, text: string, pad = 0x20): void {
-  buf.fill(pad, offset, offset + length);
-  buf.write(text.slice(0, length), offset, 'latin1');
-}
-
 export function readAsciiField(buf: Buffer, offset: number, length: number): string {
   return buf.toString('latin1', offset, offset + length).replace(/[\s\0]+$/, '');
 }

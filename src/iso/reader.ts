@@ -145,7 +145,7 @@ export class IsoImage {
     const pvd = primary!;
 
     const systemArea = await read(0, SYSTEM_AREA_BYTES);
-    const tree = new TreeReader(path, read, size, fail);
+    const tree = new TreeReader(read, size, fail);
     // Rock Ridge names are the originals (case, length) where the base has them; then Joliet; then plain ISO names.
     const rootData = await read(pvd.root.lba * SECTOR, Math.min(SECTOR, pvd.root.size));
     const naming: Naming = hasRockRidge(rootData) ? 'rockridge' : joliet ? 'joliet' : 'iso9660';
@@ -303,14 +303,12 @@ class TreeReader {
   private entries = 0;
   private directoryBytes = 0;
   constructor(
-    private readonly path: string,
     private readonly read: (offset: number, length: number) => Promise<Buffer>,
     private readonly size: number,
     private readonly fail: (what: string) => never,
   ) {}
 
   async readRoot(rootRecord: DirectoryRecord, naming: Naming): Promise<IsoEntry> {
-    const joliet = naming === 'joliet';
     const root: IsoEntry = { name: '', path: '', isDir: true, size: 0, extents: [], recorded: rootRecord.recorded, hidden: false, children: [] };
     const visited = new Set<number>();
     const queue: { entry: IsoEntry; record: DirectoryRecord; depth: number }[] = [{ entry: root, record: rootRecord, depth: 0 }];

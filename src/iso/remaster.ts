@@ -5,10 +5,13 @@
  */
 import { hostNode } from './host-tree.js';
 import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
-import { type TreeDir, findNode, newDir, placeNode, removeNode } from './tree.js';
-import { type BootImagePlan, type WriteResult, writeIso } from './writer.js';
-import type { Progress } from './image-writer.js';
-import { InputError } from '../errors.js';
+import { type TreeDir, type TreeNode, findNode, newDir, placeNode, removeNode, splitIsoPath } from './tree.js';
+import { type BootImagePlan, type CarriedSystemArea, type WriteResult, writeIso } from './writer.js';
+import { SECTOR } from './bytes.js';
+import { appendedArea } from './system-area.js';
+import type { Progress } from './writer.js';
+import type { IsoOutput } from './output.js';
+import { IsoRequestError } from './errors.js';
 
 export interface RemasterAddition {
   /** A host file or folder. */
@@ -19,7 +22,7 @@ export interface RemasterAddition {
 
 export interface RemasterOptions {
   base: string;
-  out: string;
+  out: IsoOutput;
   add?: RemasterAddition[];
   /** Extra content given as bytes (generated files). */
   addBytes?: { isoPath: string; data: Buffer }[];
@@ -33,18 +36,72 @@ export interface RemasterOptions {
   sha256?: boolean;
 }
 
-export function treeFromImage(image: IsoImage): TreeDir {
+/** Two entries of the base whose names differ only in case ("/a/README" and "/a/readme"). */
+interface CaseClash {
+  kept: IsoEntry;
+  /** The one not in the tree (the tree matches names case-insensitively), and its node. */
+  left: IsoEntry;
+  leftNode: TreeNode;
+  dir: TreeDir;
+}
+
+function fileNode(image: IsoImage, c: IsoEntry): TreeNode {
+  return { type: 'file', name: c.name, mtime: c.recorded, source: { kind: 'image', path: image.path, extents: c.extents, size: c.size } };
+}
+
+/**
+ * The base's tree. Names that differ only in case (Rock Ridge and Joliet allow them) cannot both be written: the
+ * names this library writes (ISO 9660 upper case, Joliet as Windows reads it) match case-insensitively. The first
+ * is kept in the tree and the pair is returned, for the caller to resolve or refuse.
+ */
+function treeFromImage(image: IsoImage): { root: TreeDir; clashes: CaseClash[] } {
+  const clashes: CaseClash[] = [];
   const convert = (entry: IsoEntry, name: string): TreeDir => {
     const dir = newDir(name, entry.recorded);
+    const kept = new Map<string, IsoEntry>();
     for (const c of entry.children) {
-      const node = c.isDir
-        ? convert(c, c.name)
-        : { type: 'file' as const, name: c.name, mtime: c.recorded, source: { kind: 'image' as const, path: image.path, extents: c.extents, size: c.size } };
-      dir.children.set(c.name.toLowerCase(), node);
+      const key = c.name.toLowerCase();
+      const node = c.isDir ? convert(c, c.name) : fileNode(image, c);
+      const first = kept.get(key);
+      if (first) {
+        clashes.push({ kept: first, left: c, leftNode: node, dir });
+        continue;
+      }
+      kept.set(key, c);
+      dir.children.set(key, node);
     }
     return dir;
   };
-  return convert(image.root, '');
+  return { root: convert(image.root, ''), clashes };
+}
+
+/**
+ * Applies the removals, which may name one of two clashing entries by its exact spelling (that one goes, the other
+ * stays); refuses, naming both, a clash left unresolved. Returns how many entries were removed.
+ */
+function removeAndResolve(image: IsoImage, root: TreeDir, clashes: CaseClash[], remove: readonly string[]): number {
+  const exact = (path: string) => `/${splitIsoPath(path).join('/')}`;
+  const open = new Set(clashes);
+  let removed = 0;
+  for (const path of remove) {
+    const clash = clashes.find((c) => exact(path) === c.kept.path || exact(path) === c.left.path);
+    if (clash) {
+      if (exact(path) === clash.kept.path) clash.dir.children.set(clash.left.name.toLowerCase(), clash.leftNode);
+      open.delete(clash);
+      removed++;
+      continue;
+    }
+    if (!removeNode(root, path)) throw new IsoRequestError(`cannot remove "${path}": ${image.path} has no such file or folder`, 'List the files of the base image to see what it holds.');
+    removed++;
+  }
+  const [clash] = open;
+  if (clash) {
+    throw new IsoRequestError(
+      `${image.path} holds "${clash.kept.path}" and "${clash.left.path}", names that differ only in case; the image written keeps names case-insensitively (ISO 9660 and Joliet as Windows reads them), so it cannot hold both`,
+      'Remove one of the two (by its exact spelling) or rename it in the base image.',
+    );
+  }
+  return removed;
 }
 
 /**
@@ -52,7 +109,7 @@ export function treeFromImage(image: IsoImage): TreeDir {
  * base's file stays that file; anything else (not a file, or a file the user removed or replaced) keeps the
  * original bytes as an image outside the tree.
  */
-export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
+function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
   return image.bootImages.map((b: BootImageInfo) => {
     const inTree = b.file ? findNode(root, b.file) : undefined;
     const common = { oldLba: b.lba, patchBootInfoTable: b.bootInfoTable, patchGrub2BootInfo: b.grub2BootInfo };
@@ -63,15 +120,18 @@ export function bootPlanFrom(image: IsoImage, root: TreeDir): BootImagePlan[] {
   });
 }
 
+/** The base's system area with what the writer needs to update it, appended partitions included. */
+function carriedSystemArea(image: IsoImage): CarriedSystemArea {
+  const oldVolumeBytes = Math.min(image.primary.volumeSpaceSize * SECTOR, image.size);
+  const appended = appendedArea(image.systemArea, oldVolumeBytes, image.size);
+  return { data: image.systemArea, oldImageBytes: image.size, oldVolumeBytes, appended: appended && { path: image.path, ...appended } };
+}
+
 export async function remaster(o: RemasterOptions): Promise<WriteResult & { added: number; removed: number }> {
   const image = await IsoImage.open(o.base);
   try {
-    const root = treeFromImage(image);
-    let removed = 0;
-    for (const path of o.remove ?? []) {
-      if (!removeNode(root, path)) throw new InputError(`--remove ${path}: no such file or folder in ${o.base}`, 'Run `lifeboat iso inspect` on the base to see its files.');
-      removed++;
-    }
+    const { root, clashes } = treeFromImage(image);
+    const removed = removeAndResolve(image, root, clashes, o.remove ?? []);
     const now = o.date ?? new Date();
     for (const a of o.add ?? []) {
       const node = await hostNode(a.source, '', o.date);
@@ -84,8 +144,8 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
     for (const swap of o.bootImageFiles ?? []) {
       const index = image.bootImages.findIndex((b) => b.platformId === swap.platformId);
       const node = findNode(root, swap.isoPath);
-      if (index < 0) throw new InputError(`${o.base} has no El Torito entry for platform 0x${swap.platformId.toString(16)}`);
-      if (node?.type !== 'file') throw new InputError(`${o.base} has no file ${swap.isoPath} to boot from`);
+      if (index < 0) throw new IsoRequestError(`${o.base} has no El Torito entry for platform 0x${swap.platformId.toString(16)}`);
+      if (node?.type !== 'file') throw new IsoRequestError(`${o.base} has no file ${swap.isoPath} to boot from`);
       bootImages[index] = { treePath: swap.isoPath };
     }
     const result = await writeIso(o.out, root, {
@@ -96,7 +156,7 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
       preparerId: image.primary.preparerId,
       joliet: true,
       boot: image.catalog ? { catalog: image.catalog, images: bootImages } : undefined,
-      systemArea: image.systemAreaInfo.empty ? undefined : { data: image.systemArea, oldImageBytes: image.size },
+      systemArea: image.systemAreaInfo.empty ? undefined : carriedSystemArea(image),
       onProgress: o.onProgress,
       sha256: o.sha256,
     });

@@ -4,6 +4,7 @@
  * image, the partition tables and the boot-code addresses that pointed at the old places are rewritten to match.
  */
 import { crc32 } from 'node:zlib';
+import { hasMbrSignature, readPartitionEntries, writePartitionEntry } from '../disk/mbr.js';
 
 export const SYSTEM_AREA_BYTES = 32 * 1024;
 const GPT_SIGNATURE = 'EFI PART';
@@ -41,15 +42,8 @@ function guidText(b: Buffer): string {
 }
 
 function mbrPartitions(area: Buffer): MbrPartition[] {
-  if (area.readUInt16LE(510) !== 0xaa55) return [];
-  const parts: MbrPartition[] = [];
-  for (let i = 0; i < 4; i++) {
-    const o = 446 + i * 16;
-    const type = area[o + 4]!;
-    if (type === 0) continue;
-    parts.push({ index: i + 1, bootable: area[o] === 0x80, type, start: area.readUInt32LE(o + 8), sectors: area.readUInt32LE(o + 12) });
-  }
-  return parts;
+  if (!hasMbrSignature(area)) return [];
+  return readPartitionEntries(area).map((e) => ({ index: e.index + 1, bootable: e.status === 0x80, type: e.type, start: e.startLba, sectors: e.sectorCount }));
 }
 
 interface GptHeader {
@@ -122,7 +116,43 @@ export interface SystemAreaMove {
 export interface SystemAreaUpdate {
   oldImageBytes: number;
   newImageBytes: number;
+  /** Where the ISO file system ended (its volume space size) in the old and in the new image. */
+  oldVolumeBytes: number;
+  newVolumeBytes: number;
+  /** Whether partitions were appended after the ISO file system (they move with its end; see appendedArea). */
+  appended: boolean;
   moves: readonly SystemAreaMove[];
+}
+
+/**
+ * The partitions appended after the ISO file system (as `xorriso -append_partition` makes them: an EFI system
+ * partition, and the gap partitions around it), as one byte range of the old image to carry over whole, or
+ * undefined when there are none. Ranges past the end of the image are not carried.
+ */
+export function appendedArea(area: Buffer, volumeBytes: number, imageBytes: number): { offset: number; length: number } | undefined {
+  const volumeEnd = volumeBytes / 512;
+  const ends: number[] = [];
+  for (const p of mbrPartitions(area)) if (p.type !== 0xee && p.start >= volumeEnd) ends.push(p.start + p.sectors);
+  const h = gptHeader(area);
+  if (h) for (const p of gptPartitions(area, h)) if (p.firstLba >= volumeEnd) ends.push(p.lastLba + 1);
+  const end = Math.min(Math.max(0, ...ends) * 512, imageBytes);
+  return end > volumeBytes ? { offset: volumeBytes, length: end - volumeBytes } : undefined;
+}
+
+/**
+ * Where a partition that did not hold a moved boot image goes: appended ones follow the end of the ISO file system;
+ * one that ended at the end of the ISO file system (before appended partitions) ends at its new end; one that
+ * covered the whole image ends at the new image's end (`toImageEnd`); anything else stays. Sectors of 512 bytes.
+ */
+function relocate(first: number, last: number, u: SystemAreaUpdate): { first: number; last: number } | 'to-image-end' | undefined {
+  const oldVolumeEnd = u.oldVolumeBytes / 512;
+  const delta = (u.newVolumeBytes - u.oldVolumeBytes) / 512;
+  const oldTotal = Math.ceil(u.oldImageBytes / 512);
+  if (first >= oldVolumeEnd && first < oldTotal) return { first: first + delta, last: last + delta };
+  if (first >= oldTotal) return undefined;
+  if (u.appended && last + 1 <= oldVolumeEnd && last + 1 >= oldVolumeEnd - END_SLACK_SECTORS) return { first, last: last + delta };
+  if (last + 1 >= oldTotal - END_SLACK_SECTORS) return 'to-image-end';
+  return undefined;
 }
 
 export interface PatchedSystemArea {
@@ -134,58 +164,48 @@ export interface PatchedSystemArea {
 /** Partition ends this close to the old image end are taken as "describes the whole image". */
 const END_SLACK_SECTORS = 2048;
 
-function chsGeometry(area: Buffer, o: number, lastSector: number): { heads: number; sectors: number } {
+function chsGeometry(chsLast: Buffer, lastSector: number): { heads: number; sectors: number } {
   // Infer the geometry the original tool used from its end CHS; fall back to isohybrid's 64/32.
-  const h = area[o + 5]!;
-  const s = area[o + 6]! & 0x3f;
-  const c = ((area[o + 6]! & 0xc0) << 2) | area[o + 7]!;
+  const h = chsLast[0]!;
+  const s = chsLast[1]! & 0x3f;
+  const c = ((chsLast[1]! & 0xc0) << 2) | chsLast[2]!;
   for (const g of [{ heads: h + 1, sectors: s }, { heads: 64, sectors: 32 }, { heads: 255, sectors: 63 }]) {
     if (g.sectors > 0 && g.heads > 0 && (c * g.heads + h) * g.sectors + s - 1 === lastSector) return g;
   }
   return { heads: 64, sectors: 32 };
 }
 
-function writeChs(area: Buffer, at: number, lba: number, g: { heads: number; sectors: number }): void {
+function chsOf(lba: number, g: { heads: number; sectors: number }): Buffer {
   const c = Math.floor(lba / (g.heads * g.sectors));
-  if (c > 1023) {
-    area[at] = 0xfe;
-    area[at + 1] = 0xff;
-    area[at + 2] = 0xff;
-    return;
-  }
+  if (c > 1023) return Buffer.from([0xfe, 0xff, 0xff]);
   const h = Math.floor(lba / g.sectors) % g.heads;
   const s = (lba % g.sectors) + 1;
-  area[at] = h;
-  area[at + 1] = s | ((c >> 2) & 0xc0);
-  area[at + 2] = c & 0xff;
+  return Buffer.from([h, s | ((c >> 2) & 0xc0), c & 0xff]);
 }
 
 function patchMbr(area: Buffer, u: SystemAreaUpdate): void {
-  if (area.readUInt16LE(510) !== 0xaa55) return;
-  const oldTotal = Math.ceil(u.oldImageBytes / 512);
+  if (!hasMbrSignature(area)) return;
   const newTotal = Math.ceil(u.newImageBytes / 512);
-  for (let i = 0; i < 4; i++) {
-    const o = 446 + i * 16;
-    const type = area[o + 4]!;
-    if (type === 0) continue;
-    let start = area.readUInt32LE(o + 8);
-    let sectors = area.readUInt32LE(o + 12);
+  for (const e of readPartitionEntries(area)) {
+    let start = e.startLba;
+    let sectors = e.sectorCount;
     const oldLast = start + sectors - 1;
-    const geometry = chsGeometry(area, o, oldLast);
+    const geometry = chsGeometry(e.chsLast, oldLast);
     const move = u.moves.find((m) => m.oldLba * 4 === start);
-    if (type === 0xee) {
+    const to = e.type === 0xee || move ? undefined : relocate(start, oldLast, u);
+    if (e.type === 0xee) {
       sectors = Math.min(newTotal - start, 0xffffffff);
     } else if (move) {
       start = move.newLba * 4;
-    } else if (start < oldTotal && oldLast + 1 >= oldTotal - END_SLACK_SECTORS) {
+    } else if (to === 'to-image-end') {
       sectors = newTotal - start;
+    } else if (to) {
+      start = to.first;
+      sectors = to.last - to.first + 1;
     } else {
       continue;
     }
-    area.writeUInt32LE(start, o + 8);
-    area.writeUInt32LE(sectors, o + 12);
-    writeChs(area, o + 1, start, geometry);
-    writeChs(area, o + 5, start + sectors - 1, geometry);
+    writePartitionEntry(area, e.index, { startLba: start, sectorCount: sectors, chsFirst: chsOf(start, geometry), chsLast: chsOf(start + sectors - 1, geometry) });
   }
   // Boot code that records where its El Torito image starts (GRUB2 hybrid: LBA*4+4 as u64; isohybrid: LBA*4 as u32).
   const at1b0 = area.readBigUInt64LE(0x1b0);
@@ -224,13 +244,13 @@ function patchGpt(area: Buffer, u: SystemAreaUpdate): Buffer | undefined {
     const first = Number(entries.readBigUInt64LE(o + 32));
     const last = Number(entries.readBigUInt64LE(o + 40));
     const move = u.moves.find((m) => m.oldLba * 4 === first);
-    if (move) {
-      const delta = move.newLba * 4 - first;
-      entries.writeBigUInt64LE(BigInt(first + delta), o + 32);
-      entries.writeBigUInt64LE(BigInt(last + delta), o + 40);
-    } else if (last >= Math.min(oldLastUsable, oldTotal - 1) - END_SLACK_SECTORS && first < oldTotal) {
+    const to = move ? { first: move.newLba * 4, last: last + move.newLba * 4 - first } : relocate(first, last, u);
+    if (to === 'to-image-end' || (!to && !u.appended && last >= oldLastUsable - END_SLACK_SECTORS && first < oldTotal)) {
       entries.writeBigUInt64LE(BigInt(Math.min(lastUsable, Math.max(first, newTotal - (oldTotal - last)))), o + 40);
       grown.push(o);
+    } else if (to) {
+      entries.writeBigUInt64LE(BigInt(to.first), o + 32);
+      entries.writeBigUInt64LE(BigInt(Math.min(lastUsable, to.last)), o + 40);
     }
   }
   // A partition grown to the new end must stop before a boot image partition that now lies inside it:

@@ -2,7 +2,7 @@
  * The file tree an ISO is written from. Nodes carry where their bytes come from (a host file, extents of another
  * ISO, or a small buffer), never the bytes of large files themselves.
  */
-import { InputError } from '../errors.js';
+import { IsoRequestError } from './errors.js';
 
 export interface Extent {
   /** Byte offset in the source image. */
@@ -38,7 +38,7 @@ export function newDir(name: string, mtime: Date): TreeDir {
 
 export function splitIsoPath(isoPath: string): string[] {
   const parts = isoPath.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..')) throw new InputError(`ISO path "${isoPath}" must not contain ".."`);
+  if (parts.some((p) => p === '..')) throw new IsoRequestError(`ISO path "${isoPath}" must not contain ".."`);
   return parts;
 }
 
@@ -57,7 +57,7 @@ export function findNode(root: TreeDir, isoPath: string): TreeNode | undefined {
 export function placeNode(root: TreeDir, isoPath: string, node: TreeNode, mtime: Date): void {
   const parts = splitIsoPath(isoPath);
   const leaf = parts.pop();
-  if (!leaf) throw new InputError(`ISO path "${isoPath}" names the root; give a file or folder path such as /lifeboat/site.json`);
+  if (!leaf) throw new IsoRequestError(`ISO path "${isoPath}" names the root; give the path of a file or folder inside the image`);
   let dir = root;
   for (const part of parts) {
     let next = dir.children.get(part.toLowerCase());
@@ -65,7 +65,7 @@ export function placeNode(root: TreeDir, isoPath: string, node: TreeNode, mtime:
       next = newDir(part, mtime);
       dir.children.set(part.toLowerCase(), next);
     } else if (next.type !== 'dir') {
-      throw new InputError(`cannot add under "${isoPath}": "${next.name}" is a file, not a folder`);
+      throw new IsoRequestError(`cannot add under "${isoPath}": "${next.name}" is a file, not a folder`);
     }
     dir = next;
   }

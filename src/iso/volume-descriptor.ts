@@ -2,10 +2,8 @@
  * Volume descriptors (ECMA-119 8): primary, supplementary (Joliet), boot record (El Torito) and set terminator.
  * Each kind has a decode and an encode function working on one 2048-byte sector.
  */
-import {
-  SECTOR, decodeUcs2be, decodeVolumeDate, encodeVolumeDate, readAsciiField, readBoth32, writeAsciiField,
-  writeBoth16, writeBoth32, writeUcs2Field,
-} from './bytes.js';
+import { SECTOR, decodeUcs2be, decodeVolumeDate, encodeVolumeDate, readAsciiField, writeUcs2Field } from './bytes.js';
+import { type Field, both16, both32, bytes, decodeFields, encodeFields, latin1, u32be, u32le, u8 } from '../disk/fields.js';
 import { type DirectoryRecord, decodeDirectoryRecord, encodeDirectoryRecord } from './directory-record.js';
 
 export const STANDARD_ID = 'CD001';
@@ -18,6 +16,61 @@ export const enum DescriptorType {
   Partition = 3,
   Terminator = 255,
 }
+
+/**
+ * The layout of a primary or supplementary descriptor (ECMA-119 8.4, 8.5), one table for reading and writing;
+ * `text` fields are d-characters in the primary descriptor and UCS-2 big-endian in a Joliet one.
+ */
+function descriptorTable(text: (offset: number, length: number) => Field<string>, joliet: boolean) {
+  return {
+    type: u8(0),
+    standardId: latin1(1, 5),
+    version: u8(6),
+    systemId: text(8, 32),
+    volumeId: text(40, 32),
+    volumeSpaceSize: both32(80),
+    /** Escape sequences: Joliet's UCS-2 level. */
+    escapes: bytes(88, 32),
+    volumeSetSize: both16(120),
+    volumeSequenceNumber: both16(124),
+    logicalBlockSize: both16(128),
+    pathTableSize: both32(132),
+    typeLPathTable: u32le(140),
+    typeMPathTable: u32be(148),
+    root: directoryRecordField(156, joliet),
+    volumeSetId: text(190, 128),
+    publisherId: text(318, 128),
+    preparerId: text(446, 128),
+    applicationId: text(574, 128),
+    copyrightFileId: text(702, 37),
+    abstractFileId: text(739, 37),
+    bibliographicFileId: text(776, 37),
+    created: volumeDate(813),
+    modified: volumeDate(830),
+    expires: volumeDate(847),
+    effective: volumeDate(864),
+    fileStructureVersion: u8(881),
+  };
+}
+
+function ucs2(offset: number, length: number): Field<string> {
+  return {
+    offset,
+    read: (b, at) => decodeUcs2be(b.subarray(at, at + length)).replace(/[\s\0]+$/, ''),
+    write: (b, at, v) => writeUcs2Field(b, at, length, v),
+  };
+}
+
+function volumeDate(offset: number): Field<Date | undefined> {
+  return { offset, read: (b, at) => decodeVolumeDate(b, at), write: (b, at, v) => void encodeVolumeDate(v).copy(b, at) };
+}
+
+function directoryRecordField(offset: number, joliet: boolean): Field<DirectoryRecord> {
+  return { offset, read: (b, at) => decodeDirectoryRecord(b, at, joliet), write: (b, at, v) => void encodeDirectoryRecord(v).copy(b, at) };
+}
+
+export const PRIMARY = descriptorTable((o, l) => latin1(o, l), false);
+export const JOLIET = descriptorTable(ucs2, true);
 
 /** The fields of a primary or supplementary descriptor that matter for reading and writing a file tree. */
 export interface VolumeDescriptor {
@@ -46,8 +99,7 @@ export function descriptorType(sector: Buffer): number | undefined {
 }
 
 /** Joliet is a supplementary descriptor whose escape sequences are %/@, %/C or %/E (UCS-2 levels 1-3). */
-function jolietLevelOf(sector: Buffer): number | undefined {
-  const esc = sector.subarray(88, 120);
+function jolietLevelOf(esc: Buffer): number | undefined {
   for (let i = 0; i + 2 < esc.length; i++) {
     if (esc[i] === 0x25 && esc[i + 1] === 0x2f) {
       const level = { 0x40: 1, 0x43: 2, 0x45: 3 }[esc[i + 2]!];
@@ -59,76 +111,62 @@ function jolietLevelOf(sector: Buffer): number | undefined {
 
 export function decodeVolumeDescriptor(sector: Buffer): VolumeDescriptor {
   const type = sector[0];
-  const jolietLevel = type === DescriptorType.Supplementary ? jolietLevelOf(sector) : undefined;
-  const text = jolietLevel
-    ? (o: number, l: number) => decodeUcs2be(sector.subarray(o, o + l)).replace(/[\s\0]+$/, '')
-    : (o: number, l: number) => readAsciiField(sector, o, l);
+  const jolietLevel = type === DescriptorType.Supplementary ? jolietLevelOf(decodeFields(PRIMARY, sector).escapes) : undefined;
+  const f = decodeFields(jolietLevel ? JOLIET : PRIMARY, sector);
   return {
     kind: type === DescriptorType.Primary ? 'primary' : jolietLevel ? 'joliet' : 'supplementary',
-    systemId: text(8, 32),
-    volumeId: text(40, 32),
-    volumeSpaceSize: readBoth32(sector, 80),
-    pathTableSize: readBoth32(sector, 132),
-    typeLPathTable: sector.readUInt32LE(140),
-    typeMPathTable: sector.readUInt32BE(148),
-    root: decodeDirectoryRecord(sector, 156, !!jolietLevel),
-    volumeSetId: text(190, 128),
-    publisherId: text(318, 128),
-    preparerId: text(446, 128),
-    applicationId: text(574, 128),
-    created: decodeVolumeDate(sector, 813),
-    modified: decodeVolumeDate(sector, 830),
+    systemId: f.systemId,
+    volumeId: f.volumeId,
+    volumeSpaceSize: f.volumeSpaceSize,
+    pathTableSize: f.pathTableSize,
+    typeLPathTable: f.typeLPathTable,
+    typeMPathTable: f.typeMPathTable,
+    root: f.root,
+    volumeSetId: f.volumeSetId,
+    publisherId: f.publisherId,
+    preparerId: f.preparerId,
+    applicationId: f.applicationId,
+    created: f.created,
+    modified: f.modified,
     jolietLevel,
   };
 }
 
-export interface VolumeDescriptorInput {
-  joliet: boolean;
-  systemId: string;
-  volumeId: string;
-  volumeSpaceSize: number;
-  pathTableSize: number;
-  typeLPathTable: number;
-  typeMPathTable: number;
-  root: DirectoryRecord;
-  publisherId: string;
-  preparerId: string;
-  applicationId: string;
-  date: Date;
-}
+/** What the writer puts in a descriptor; every date field but expiry is `date`. */
+export type VolumeDescriptorInput = Pick<
+  VolumeDescriptor,
+  'systemId' | 'volumeId' | 'volumeSpaceSize' | 'pathTableSize' | 'typeLPathTable' | 'typeMPathTable' | 'root' | 'publisherId' | 'preparerId' | 'applicationId'
+> & { joliet: boolean; date: Date };
 
 export function encodeVolumeDescriptor(v: VolumeDescriptorInput): Buffer {
-  const s = Buffer.alloc(SECTOR);
-  s[0] = v.joliet ? DescriptorType.Supplementary : DescriptorType.Primary;
-  s.write(STANDARD_ID, 1, 'latin1');
-  s[6] = 1;
-  const field = v.joliet
-    ? (o: number, l: number, t: string) => writeUcs2Field(s, o, l, t)
-    : (o: number, l: number, t: string) => writeAsciiField(s, o, l, t);
-  field(8, 32, v.systemId);
-  field(40, 32, v.volumeId);
-  writeBoth32(s, 80, v.volumeSpaceSize);
-  if (v.joliet) s.write('%/E', 88, 'latin1'); // UCS-2 level 3
-  writeBoth16(s, 120, 1); // volume set size
-  writeBoth16(s, 124, 1); // volume sequence number
-  writeBoth16(s, 128, SECTOR);
-  writeBoth32(s, 132, v.pathTableSize);
-  s.writeUInt32LE(v.typeLPathTable, 140);
-  s.writeUInt32BE(v.typeMPathTable, 148);
-  encodeDirectoryRecord(v.root).copy(s, 156);
-  field(190, 128, '');
-  field(318, 128, v.publisherId);
-  field(446, 128, v.preparerId);
-  field(574, 128, v.applicationId);
-  field(702, 37, '');
-  field(739, 37, '');
-  field(776, 37, '');
-  encodeVolumeDate(v.date).copy(s, 813);
-  encodeVolumeDate(v.date).copy(s, 830);
-  encodeVolumeDate(undefined).copy(s, 847);
-  encodeVolumeDate(v.date).copy(s, 864);
-  s[881] = 1; // file structure version
-  return s;
+  return encodeFields(v.joliet ? JOLIET : PRIMARY, {
+    type: v.joliet ? DescriptorType.Supplementary : DescriptorType.Primary,
+    standardId: STANDARD_ID,
+    version: 1,
+    systemId: v.systemId,
+    volumeId: v.volumeId,
+    volumeSpaceSize: v.volumeSpaceSize,
+    escapes: Buffer.from(v.joliet ? '%/E' : '', 'latin1'), // Joliet: UCS-2 level 3
+    volumeSetSize: 1,
+    volumeSequenceNumber: 1,
+    logicalBlockSize: SECTOR,
+    pathTableSize: v.pathTableSize,
+    typeLPathTable: v.typeLPathTable,
+    typeMPathTable: v.typeMPathTable,
+    root: v.root,
+    volumeSetId: '',
+    publisherId: v.publisherId,
+    preparerId: v.preparerId,
+    applicationId: v.applicationId,
+    copyrightFileId: '',
+    abstractFileId: '',
+    bibliographicFileId: '',
+    created: v.date,
+    modified: v.date,
+    expires: undefined,
+    effective: v.date,
+    fileStructureVersion: 1,
+  }, Buffer.alloc(SECTOR));
 }
 
 /** El Torito boot record volume descriptor: points at the boot catalog. */

@@ -5,17 +5,21 @@
  */
 import { SECTOR } from './bytes.js';
 import { type BootCatalog, catalogByteLength, catalogEntries, encodeBootCatalog } from './boot-catalog.js';
-import { MAX_PATCHED_IMAGE_BYTES, patchBootInfoTable, patchGrub2BootInfo } from './boot-images.js';
+import { MAX_PATCHED_IMAGE_BYTES, patchBootImage } from './boot-images.js';
 import { type DirectoryRecord, RecordFlags, encodeDirectoryRecord } from './directory-record.js';
-import { IsoFormatError } from './errors.js';
-import { ImageWriter, type Progress } from './image-writer.js';
+import { IsoRequestError } from './errors.js';
 import { type Layout, MAX_EXTENT, type Namespace, computeLayout } from './layout.js';
 import { encodePathTable } from './path-table.js';
 import { SYSTEM_AREA_BYTES, gptBackupBytes, imageAlignment, patchSystemArea } from './system-area.js';
 import { type DataSource, type TreeDir, type TreeFile, findNode } from './tree.js';
 import { encodeBootRecord, encodeTerminator, encodeVolumeDescriptor } from './volume-descriptor.js';
-import { AtomicFile, writeError } from '../util/atomic-file.js';
+import { type IsoOutput, openOutput } from './output.js';
+import { type FileRegion, SequentialWriter, wholeFile } from '../util/sequential-writer.js';
+import { inputError, sourceChanged } from '../util/io-errors.js';
 import { open } from 'node:fs/promises';
+
+/** Bytes written so far and the image's total size. */
+export type Progress = (done: number, total: number) => void;
 
 /** Where one El Torito entry's image comes from, in catalog order (default entry first). */
 export interface BootImagePlan {
@@ -41,8 +45,8 @@ export interface WriteOptions {
   systemId?: string;
   joliet?: boolean;
   boot?: { catalog: BootCatalog; images: BootImagePlan[] };
-  /** A system area carried over from a base image, with the base's size for partition table updates. */
-  systemArea?: { data: Buffer; oldImageBytes: number };
+  /** A system area carried over from a base image, with what partition table updates need to know of the base. */
+  systemArea?: CarriedSystemArea;
   onProgress?: Progress;
   /** Compute the image's SHA-256 while writing (costs a core's time; the build wants it, a plain create not). */
   sha256?: boolean;
@@ -56,11 +60,25 @@ export interface WriteResult {
   bootEntries: { lba: number; size: number }[];
 }
 
+export interface CarriedSystemArea {
+  data: Buffer;
+  oldImageBytes: number;
+  /** Where the base's ISO file system ended (its volume space size in bytes). */
+  oldVolumeBytes: number;
+  /**
+   * The base's partitions appended after its file system (see appendedArea in system-area.ts): these bytes of
+   * `path` are carried over whole, right after the new file system, and their partition entries follow them.
+   */
+  appended?: { path: string; offset: number; length: number };
+}
+
 interface PlacedImage {
   lba: number;
   size: number;
   plan: BootImagePlan;
   file?: TreeFile;
+  /** The image lies in an appended partition and moves with it (its bytes are never patched). */
+  appended?: boolean;
 }
 
 const APPLICATION_ID = 'LIFEBOAT';
@@ -75,13 +93,13 @@ function resolveBootImages(root: TreeDir, plans: BootImagePlan[]): { file?: Tree
   return plans.map((plan) => {
     if (!plan.treePath) return { plan };
     const node = findNode(root, plan.treePath);
-    if (node?.type !== 'file') throw new IsoFormatError(`boot image "${plan.treePath}" is not a file of the image tree`);
+    if (node?.type !== 'file') throw new IsoRequestError(`boot image "${plan.treePath}" is not a file of the image tree`);
     return { plan, file: node };
   });
 }
 
-/** Writes `root` as an ISO to `target` atomically. */
-export async function writeIso(target: string, root: TreeDir, options: WriteOptions): Promise<WriteResult> {
+/** Writes `root` as an ISO image to `output` (see output.ts for what a path and a handle mean). */
+export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteOptions): Promise<WriteResult> {
   const date = options.date ?? new Date();
   const joliet = options.joliet ?? true;
   const boot = options.boot;
@@ -90,11 +108,15 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
     throw new Error(`boot plan has ${resolved.length} images for ${catalogEntries(boot.catalog).length} catalog entries`);
   }
 
-  // Boot images outside the tree: one copy per distinct key.
+  // Boot images outside the tree: one copy per distinct key, but one inside an appended partition stays there.
+  const area = options.systemArea;
+  const appended = area?.appended;
+  const inAppended = (plan: BootImagePlan) =>
+    !!appended && plan.oldLba !== undefined && plan.oldLba * SECTOR >= appended.offset && plan.oldLba * SECTOR < appended.offset + appended.length;
   const blobKeys: string[] = [];
   const blobSources: { source: DataSource }[] = [];
   resolved.forEach((r, i) => {
-    if (r.file) return;
+    if (r.file || inAppended(r.plan)) return;
     const key = r.plan.key ?? `#${i}`;
     if (!blobKeys.includes(key)) {
       blobKeys.push(key);
@@ -106,24 +128,30 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
     root, joliet, hasBoot: !!boot, catalogBytes: boot ? catalogByteLength(boot.catalog) : 0, blobs: blobSources,
   });
 
+  // Image size: the file system, the appended partitions, room for a backup GPT, rounded as the base was.
+  const volumeEnd = (layout.volumeSectors + TRAILING_PAD_SECTORS) * SECTOR;
+  const appendedLength = appended?.length ?? 0;
+  const tail = area ? gptBackupBytes(area.data) : 0;
+  const align = area ? imageAlignment(area.oldImageBytes, area.data) : SECTOR;
+  const totalBytes = Math.ceil((volumeEnd + appendedLength + tail) / align) * align;
+  // With appended partitions the file system ends where they begin (as xorriso records it); else it is the image.
+  const volumeSectors = (appended ? volumeEnd : totalBytes) / SECTOR;
+
   const placed: PlacedImage[] = resolved.map((r, i) => {
     if (r.file) return { lba: layout.fileLba.get(r.file)!, size: r.file.source.size, plan: r.plan, file: r.file };
+    if (inAppended(r.plan)) return { lba: (volumeEnd + r.plan.oldLba! * SECTOR - appended!.offset) / SECTOR, size: r.plan.source?.size ?? 0, plan: r.plan, appended: true };
     const blob = layout.blobs[blobKeys.indexOf(r.plan.key ?? `#${i}`)]!;
     return { lba: blob.lba, size: blob.size, plan: r.plan };
   });
-
-  // Image size: volume, plus room for a backup GPT, rounded to the alignment the base had.
-  const area = options.systemArea;
-  const tail = area ? gptBackupBytes(area.data) : 0;
-  const align = area ? imageAlignment(area.oldImageBytes, area.data) : SECTOR;
-  const totalBytes = Math.ceil(((layout.volumeSectors + TRAILING_PAD_SECTORS) * SECTOR + tail) / align) * align;
-  const volumeSectors = totalBytes / SECTOR;
 
   let systemArea: Buffer = Buffer.alloc(SYSTEM_AREA_BYTES);
   let gptBackup: Buffer | undefined;
   if (area) {
     const moves = placed.filter((p) => p.plan.oldLba !== undefined).map((p) => ({ oldLba: p.plan.oldLba!, newLba: p.lba }));
-    const patched = patchSystemArea(area.data, { oldImageBytes: area.oldImageBytes, newImageBytes: totalBytes, moves });
+    const patched = patchSystemArea(area.data, {
+      oldImageBytes: area.oldImageBytes, newImageBytes: totalBytes, oldVolumeBytes: area.oldVolumeBytes, newVolumeBytes: volumeEnd,
+      appended: !!appended, moves,
+    });
     systemArea = patched.area;
     gptBackup = patched.gptBackup;
   }
@@ -131,10 +159,20 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
   const catalog = boot ? retargetCatalog(boot.catalog, placed) : undefined;
   const patchedImages = await patchBootImages(placed);
 
-  const out = await AtomicFile.create(target, totalBytes);
-  const w = new ImageWriter(out.handle, totalBytes, options.onProgress, options.sha256);
+  const out = await openOutput(output, totalBytes);
+  let w: SequentialWriter | undefined;
   let sha256: string | undefined;
   try {
+    const progress = options.onProgress;
+    w = await SequentialWriter.create(out.handle, totalBytes, {
+      name: out.path, hashOutput: options.sha256, onWritten: progress && ((n) => progress(n, totalBytes)),
+    });
+    const regions = new Map<DataSource, FileRegion>();
+    for (const file of layout.files) {
+      const region = regionOf(file.source);
+      if (region && !patchedImages.has(layout.fileLba.get(file)!)) regions.set(file.source, region);
+    }
+    w.expect([...regions.values()]);
     await w.write(systemArea);
     const common = {
       systemId: options.systemId ?? '',
@@ -173,29 +211,43 @@ export async function writeIso(target: string, root: TreeDir, options: WriteOpti
       await w.padTo(blob.lba * SECTOR);
       const patched = patchedImages.get(blob.lba);
       if (patched) await w.write(patched);
-      else await w.copy(blob.source, 'a boot image');
+      else await writeSource(w, blob.source, regions);
     }
-    for (const [i, file] of layout.files.entries()) {
-      w.readAhead(layout.files.slice(i + 1, i + 65).map((f) => f.source));
+    for (const file of layout.files) {
       await w.padTo(layout.fileLba.get(file)! * SECTOR);
       const patched = patchedImages.get(layout.fileLba.get(file)!);
       if (patched && file.source.size > 0) await w.write(patched);
-      else await w.copy(file.source, `"${file.name}"`);
+      else await writeSource(w, file.source, regions);
+    }
+    if (appended) {
+      await w.padTo(volumeEnd);
+      await w.copy({ path: appended.path, extents: [appended], size: appended.length });
     }
     if (gptBackup) {
       await w.padTo(totalBytes - gptBackup.length);
       await w.write(gptBackup);
     }
     await w.padTo(totalBytes);
-    await w.finish();
-    sha256 = w.sha256;
+    sha256 = (await w.finish()).sha256;
     await out.commit();
   } catch (e) {
-    await w.closeInputs();
+    await w?.abandon();
     await out.abort();
-    throw writeError(target, e);
+    throw e;
   }
-  return { path: target, bytes: totalBytes, sha256, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+  return { path: out.path, bytes: totalBytes, sha256, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+}
+
+function regionOf(source: DataSource): FileRegion | undefined {
+  if (source.kind === 'host') return wholeFile(source.path, source.size);
+  if (source.kind === 'image') return { path: source.path, extents: source.extents, size: source.size };
+  return undefined;
+}
+
+/** Writes a data source, through the region announced for it (read ahead) when there is one. */
+async function writeSource(w: SequentialWriter, source: DataSource, regions: Map<DataSource, FileRegion>): Promise<void> {
+  if (source.kind === 'bytes') return w.write(source.data);
+  await w.copy(regions.get(source) ?? regionOf(source)!);
 }
 
 function pathTableFields(ns: Namespace) {
@@ -251,27 +303,33 @@ function retargetCatalog(catalog: BootCatalog, placed: PlacedImage[]): BootCatal
 async function patchBootImages(placed: PlacedImage[]): Promise<Map<number, Buffer>> {
   const out = new Map<number, Buffer>();
   for (const p of placed) {
-    if (!p.plan.patchBootInfoTable && !p.plan.patchGrub2BootInfo) continue;
+    if ((!p.plan.patchBootInfoTable && !p.plan.patchGrub2BootInfo) || p.appended) continue;
     if (out.has(p.lba)) continue;
-    if (p.size > MAX_PATCHED_IMAGE_BYTES) throw new IsoFormatError(`boot image of ${p.size} bytes is too large to carry a boot-info-table`);
+    if (p.size > MAX_PATCHED_IMAGE_BYTES) throw new IsoRequestError(`boot image of ${p.size} bytes is too large to carry a boot-info-table`);
     const source = p.file?.source ?? p.plan.source!;
     const image = await readSource(source);
-    if (p.plan.patchBootInfoTable) patchBootInfoTable(image, p.lba);
-    if (p.plan.patchGrub2BootInfo) patchGrub2BootInfo(image, p.lba);
+    patchBootImage(image, p.lba, { bootInfoTable: p.plan.patchBootInfoTable, grub2BootInfo: p.plan.patchGrub2BootInfo });
     out.set(p.lba, image);
   }
   return out;
 }
 
+/** Reads a small source whole (a boot image to patch); a source shorter than listed is refused, naming it. */
 async function readSource(source: DataSource): Promise<Buffer> {
   if (source.kind === 'bytes') return Buffer.from(source.data);
   const buf = Buffer.alloc(source.size);
-  const fh = await open(source.path, 'r');
+  const region = regionOf(source)!;
+  let fh;
+  try {
+    fh = await open(region.path, 'r');
+  } catch (e) {
+    throw inputError(region.path, e);
+  }
   try {
     let o = 0;
-    const ranges = source.kind === 'host' ? [{ offset: 0, length: source.size }] : source.extents;
-    for (const r of ranges) {
-      await fh.read(buf, o, r.length, r.offset);
+    for (const r of region.extents) {
+      const { bytesRead } = await fh.read(buf, o, r.length, r.offset);
+      if (bytesRead !== r.length) throw sourceChanged(region.path, o + bytesRead, source.size, 'a boot image');
       o += r.length;
     }
   } finally {

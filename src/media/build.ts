@@ -13,7 +13,7 @@ import { renderManual } from '../manual/index.js';
 import { type Secret, type VaultPayload, sealVault, serialiseVault } from '../secrets/index.js';
 import { type Site, driverFolders, loadSite } from '../site/index.js';
 import { type UsbTreeEntry, writeUsbImage } from '../usb/fat32.js';
-import { mapRanges, serializeBlockMap } from '../usb/image-writer.js';
+import { mapRanges, serializeBlockMap } from '../usb/block-map.js';
 import { withUsedBlocks } from '../usb/flash/image-maps.js';
 import { zeroFillRanges } from '../usb/flash/writer.js';
 import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../usb/bios-boot.js';
@@ -256,7 +256,7 @@ export async function buildMedia(o: BuildOptions): Promise<{ report: BuildReport
 async function writeUsb(isoPath: string, usbPath: string, blockmapPath: string, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb'] & { sha256?: string }> {
   const iso = await IsoImage.open(isoPath);
   try {
-    const entries: UsbTreeEntry[] = [...allFiles(iso.root)].map((f) => ({ path: f.path, size: f.size, mtime: f.recorded, source: () => iso.streamReusing(f.extents) }));
+    const entries: UsbTreeEntry[] = [...allFiles(iso.root)].map((f) => ({ path: f.path, size: f.size, mtime: f.recorded, source: { path: isoPath, extents: f.extents, size: f.size } }));
     const syslinux = await findSyslinux();
     const bios = isSyslinuxMissing(syslinux) ? undefined : syslinux;
     if (bios) entries.push(...syslinuxTreeEntries(bios));

@@ -107,11 +107,6 @@ export function fatOffset(g: FatGeometry, index: number): number {
   return (g.reservedSectors + index * g.fatSectors) * SECTOR_SIZE;
 }
 
-/** Clusters needed to hold `bytes` (0 for 0). */
-export function clustersFor(g: FatGeometry, bytes: number): number {
-  return Math.ceil(bytes / g.bytesPerCluster);
-}
-
 export function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }

@@ -17,6 +17,7 @@ import { InputError } from '../errors.js';
 import { parseDirectory } from './fat-dir-reader.js';
 import { DIR_ENTRY_SIZE } from './fat-names.js';
 import { decodeMbr, type MbrPartition } from './mbr.js';
+import { decodeFatBootSector, totalSectors as totalSectorsOf } from '../disk/fat-boot-sector.js';
 
 const MIB = 2 ** 20;
 /** A FAT up to this size is read whole at open. */
@@ -90,25 +91,23 @@ interface Volume {
 function parseBootSector(b: Buffer, partitionOffset: number): Volume | string {
   if (b.length < 512) return 'the boot sector is incomplete';
   if (b[510] !== 0x55 || b[511] !== 0xaa) return 'the boot sector does not end with 0x55AA';
-  const bytesPerSector = b.readUInt16LE(11);
+  const f = decodeFatBootSector(b);
+  const bytesPerSector = f.bytesPerSector;
   if (![512, 1024, 2048, 4096].includes(bytesPerSector)) return `bad sector size ${bytesPerSector}`;
-  const sectorsPerCluster = b[13] ?? 0;
+  const sectorsPerCluster = f.sectorsPerCluster;
   if (sectorsPerCluster === 0 || (sectorsPerCluster & (sectorsPerCluster - 1)) !== 0) {
     return `bad sectors-per-cluster value ${sectorsPerCluster}`;
   }
-  const reserved = b.readUInt16LE(14);
-  const fatCount = b[16] ?? 0;
-  const rootEntries = b.readUInt16LE(17);
-  const fatSize16 = b.readUInt16LE(22);
-  const fatSize32 = b.readUInt32LE(36);
+  const reserved = f.reservedSectors;
+  const fatCount = f.fatCount;
+  const fatSize32 = f.fatSize32;
   if (reserved === 0) return 'no reserved sectors';
   if (fatCount === 0 || fatCount > 4) return `bad FAT count ${fatCount}`;
-  if (fatSize16 !== 0 || rootEntries !== 0) return 'this is a FAT12/FAT16 file system, not FAT32';
+  if (f.fatSize16 !== 0 || f.rootEntries !== 0) return 'this is a FAT12/FAT16 file system, not FAT32';
   if (fatSize32 === 0) return 'the FAT size is 0';
-  const total16 = b.readUInt16LE(19);
-  const totalSectors = total16 !== 0 ? total16 : b.readUInt32LE(32);
+  const totalSectors = totalSectorsOf(f);
   if (totalSectors === 0) return 'the volume size is 0';
-  const extFlags = b.readUInt16LE(40);
+  const extFlags = f.extFlags;
   const activeFat = (extFlags & 0x80) !== 0 ? extFlags & 0x0f : 0;
   if (activeFat >= fatCount) return `the active FAT is number ${activeFat} of ${fatCount}`;
   const dataStart = reserved + fatCount * fatSize32;
@@ -117,9 +116,9 @@ function parseBootSector(b: Buffer, partitionOffset: number): Volume | string {
   const fatEntries = Math.floor((fatSize32 * bytesPerSector) / 4);
   const maxCluster = Math.min(clusterCount + 1, fatEntries - 1, 0x0ffffff6);
   if (maxCluster < 2) return 'the volume has no clusters';
-  const rootCluster = b.readUInt32LE(44) & 0x0fffffff;
+  const rootCluster = f.rootCluster & 0x0fffffff;
   if (rootCluster < 2 || rootCluster > maxCluster) return `the root directory cluster ${rootCluster} is outside the volume`;
-  const bpbLabel = b[66] === 0x29 ? b.toString('latin1', 71, 82).trimEnd() : '';
+  const bpbLabel = f.bootSignature === 0x29 ? f.volumeLabel : '';
   return {
     bytesPerSector,
     clusterBytes: bytesPerSector * sectorsPerCluster,

@@ -11,11 +11,12 @@
  * (names sorted by UTF-16 code units). The same entries, seed and options give a byte-identical image.
  */
 import { createHash } from 'node:crypto';
-import { open, statfs, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import { InputError, JobError, LifeboatError } from '../errors.js';
+import { IoError, ensureFreeSpace, outputError, sourceChanged } from '../util/io-errors.js';
+import { type FileRegion, SequentialWriter, wholeFile } from '../util/sequential-writer.js';
 import {
   assignShortNames,
   DIR_ENTRY_SIZE,
@@ -38,7 +39,9 @@ import {
   SECTOR_SIZE,
   type FatGeometry,
 } from './fat-layout.js';
-import { ImageWriter, type BlockMap } from './image-writer.js';
+import { blockMapOf, type BlockMap } from './block-map.js';
+import { FAT32_BOOT_CODE_OFFSET, FAT_BOOT_SECTOR } from '../disk/fat-boot-sector.js';
+import { encodeFields } from '../disk/fields.js';
 import { DEFAULT_PARTITION_START_LBA, encodeMbr, PARTITION_TYPE_FAT32_LBA } from './mbr.js';
 
 /** Largest file FAT32 can hold: 4 GiB - 1 bytes. */
@@ -46,21 +49,21 @@ export const MAX_FAT32_FILE_SIZE = 0xffff_ffff;
 const MIB = 2 ** 20;
 /** Most entries (32-byte slots, LFN included) one FAT directory may have. */
 const MAX_DIR_ENTRIES = 65_536;
-const FILE_SOURCE_CHUNK = MIB;
 
 /** File contents: any async iterable of bytes (a Node Readable is one) or a web ReadableStream. */
 export type ByteSource = AsyncIterable<Uint8Array> | WebReadableStream<Uint8Array>;
 
 /**
- * A file of the tree. `source` is called once, when the file's data is written, and must yield exactly `size`
- * bytes. The writer is done with a chunk when it asks for the next one, so a source may reuse its buffer.
- * For files on disk, {@link fileSource} is the efficient choice.
+ * A file of the tree. Its bytes come from a file on disk (a {@link FileRegion}: a whole file, see
+ * {@link fileSource}, or extents of a larger one such as an ISO), which the writer reads ahead and copies in large
+ * chunks; or from a function called once, when the file's data is written, that must yield exactly `size` bytes
+ * (the writer is done with a chunk when it asks for the next one, so a source may reuse its buffer).
  */
 export interface UsbFileEntry {
   /** Absolute path inside the volume, '/' separated, case preserved: `/EFI/BOOT/BOOTX64.EFI`. */
   path: string;
   size: number;
-  source: () => ByteSource | Promise<ByteSource>;
+  source: FileRegion | (() => ByteSource | Promise<ByteSource>);
   /** Modification time stored in the directory entry; default: the image's `timestamp`. */
   mtime?: Date;
 }
@@ -74,28 +77,9 @@ export interface UsbDirectoryEntry {
 
 export type UsbTreeEntry = UsbFileEntry | UsbDirectoryEntry;
 
-/**
- * A `source` for a file on disk: reads it through a FileHandle into one reused buffer (at most 1 MiB, no bigger than
- * the file), which spares the garbage collector thousands of 1 MiB stream buffers. The writer never keeps a chunk
- * after asking for the next one, so reusing the buffer is safe here.
- */
-export function fileSource(path: string, size: number): () => AsyncIterable<Uint8Array> {
-  return async function* () {
-    const fh = await open(path, 'r');
-    try {
-      // one byte more than the listed size, so a file that grew is noticed
-      const buf = Buffer.allocUnsafe(Math.max(1, Math.min(FILE_SOURCE_CHUNK, size + 1)));
-      let position = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, position);
-        if (bytesRead === 0) return;
-        position += bytesRead;
-        yield buf.subarray(0, bytesRead);
-      }
-    } finally {
-      await fh.close();
-    }
-  };
+/** The `source` of a whole file on disk of `size` bytes. */
+export function fileSource(path: string, size: number): FileRegion {
+  return wholeFile(path, size);
 }
 
 /** Options that decide the layout (and so the image size). */
@@ -228,7 +212,9 @@ function buildTree(entries: readonly UsbTreeEntry[]): DirNode {
             'Split the file (e.g. a WIM with wimlib-imagex split / DISM /Split-Image) or leave it off the USB image.',
           );
         }
-        if (typeof file.source !== 'function') throw new InputError(`USB image entry "${childPath}" has no data source.`);
+        if (typeof file.source !== 'function' && (typeof file.source?.path !== 'string' || file.source.size !== file.size)) {
+          throw new InputError(`USB image entry "${childPath}" has no data source of its size.`);
+        }
         dir.children.set(name, {
           kind: 'file',
           name,
@@ -492,35 +478,35 @@ function vbrBootCode(): Buffer {
 }
 
 function encodeBootSector(g: FatGeometry, hiddenSectors: number, serial: number, label: string): Buffer {
-  const b = Buffer.alloc(SECTOR_SIZE);
-  b.set([0xeb, 0x58, 0x90], 0); // jmp short 0x5a; nop
-  b.write('MSWIN4.1', 3, 'latin1'); // OEM name the specification recommends for compatibility
-  b.writeUInt16LE(SECTOR_SIZE, 11);
-  b[13] = g.sectorsPerCluster;
-  b.writeUInt16LE(g.reservedSectors, 14);
-  b[16] = g.fatCount;
-  b.writeUInt16LE(0, 17); // root entries: 0 on FAT32
-  b.writeUInt16LE(0, 19); // 16-bit total sectors: 0 on FAT32
-  b[21] = 0xf8; // media: fixed disk
-  b.writeUInt16LE(0, 22); // 16-bit FAT size: 0 on FAT32
-  b.writeUInt16LE(63, 24); // sectors per track
-  b.writeUInt16LE(255, 26); // heads
-  b.writeUInt32LE(hiddenSectors, 28);
-  b.writeUInt32LE(g.totalSectors, 32);
-  b.writeUInt32LE(g.fatSectors, 36);
-  b.writeUInt16LE(0, 40); // flags: FATs mirrored
-  b.writeUInt16LE(0, 42); // version 0.0
-  b.writeUInt32LE(ROOT_CLUSTER, 44);
-  b.writeUInt16LE(FSINFO_SECTOR, 48);
-  b.writeUInt16LE(BACKUP_BOOT_SECTOR, 50);
-  b[64] = 0x80; // drive number
-  b[66] = 0x29; // extended boot signature: serial, label and type follow
-  b.writeUInt32LE(serial, 67);
-  b.write(label.padEnd(11, ' '), 71, 'latin1');
-  b.write('FAT32   ', 82, 'latin1');
-  b.set(vbrBootCode(), 90);
-  b[510] = 0x55;
-  b[511] = 0xaa;
+  const b = encodeFields(FAT_BOOT_SECTOR, {
+    jump: Buffer.from([0xeb, 0x58, 0x90]), // jmp short 0x5a; nop
+    oemName: 'MSWIN4.1', // the name the specification recommends for compatibility
+    bytesPerSector: SECTOR_SIZE,
+    sectorsPerCluster: g.sectorsPerCluster,
+    reservedSectors: g.reservedSectors,
+    fatCount: g.fatCount,
+    rootEntries: 0,
+    totalSectors16: 0,
+    media: 0xf8, // fixed disk
+    fatSize16: 0,
+    sectorsPerTrack: 63,
+    heads: 255,
+    hiddenSectors,
+    totalSectors32: g.totalSectors,
+    fatSize32: g.fatSectors,
+    extFlags: 0, // FATs mirrored
+    fsVersion: 0,
+    rootCluster: ROOT_CLUSTER,
+    fsInfoSector: FSINFO_SECTOR,
+    backupBootSector: BACKUP_BOOT_SECTOR,
+    driveNumber: 0x80,
+    bootSignature: 0x29,
+    volumeId: serial,
+    volumeLabel: label,
+    fsType: 'FAT32',
+    signature: 0xaa55,
+  }, Buffer.alloc(SECTOR_SIZE));
+  b.set(vbrBootCode(), FAT32_BOOT_CODE_OFFSET);
   return b;
 }
 
@@ -585,98 +571,20 @@ async function* iterateSource(src: ByteSource): AsyncGenerator<Uint8Array> {
 }
 
 /** The bytes of `file` from its source, checked against its listed size (JobError naming the file otherwise). */
-async function* streamFile(file: FileNode): AsyncGenerator<Uint8Array> {
+async function* streamFile(file: FileNode, source: () => ByteSource | Promise<ByteSource>): AsyncGenerator<Uint8Array> {
   let got = 0;
-  for await (const chunk of iterateSource(await file.source())) {
+  for await (const chunk of iterateSource(await source())) {
     if (!(chunk instanceof Uint8Array)) throw new TypeError('the source yielded something other than bytes');
     if (got + chunk.length > file.size) {
-      throw new JobError(
-        `"${file.path}" is larger than the ${file.size} bytes it was listed with; it changed while the USB image was built.`,
-        'Build again.',
+      throw new IoError(
+        'source-changed', file.path, `"${file.path}" is larger than the ${file.size} bytes it was listed with; it changed while the USB image was written`,
+        'Do not change the input files while an image is written; run again.',
       );
     }
     got += chunk.length;
     yield chunk;
   }
-  if (got !== file.size) {
-    throw new JobError(
-      `"${file.path}" ended after ${got} of its ${file.size} bytes; it changed while the USB image was built.`,
-      'Build again.',
-    );
-  }
-}
-
-/** Files up to this size are read ahead whole. */
-const READ_AHEAD_MAX_FILE = MIB;
-/** At most this many files ... */
-const READ_AHEAD_FILES = 32;
-/** ... and this many bytes are read ahead at any time. */
-const READ_AHEAD_BYTES = 16 * MIB;
-
-/**
- * Reads small files ahead of the writer, a bounded window at a time (at most 32 files and 16 MiB in memory), so
- * thousands of small files do not each pay open/read/close latency in turn. Large files are never read ahead.
- */
-class ReadAhead {
-  private readonly started = new Map<number, Promise<Uint8Array[]>>();
-  private next = 0;
-  private bytes = 0;
-
-  constructor(private readonly files: readonly FileNode[]) {}
-
-  /** The chunks of file `index` when it is a small file (read ahead), undefined for a large file. */
-  take(index: number): AsyncIterable<Uint8Array> | undefined {
-    if (index >= this.next) this.next = index; // nothing before `index` is wanted any more
-    const file = this.files[index] as FileNode;
-    if (file.size > READ_AHEAD_MAX_FILE) {
-      this.fill(index + 1);
-      return undefined;
-    }
-    let pending = this.started.get(index);
-    if (!pending) pending = this.start(index);
-    this.started.delete(index);
-    const release = () => {
-      this.bytes -= file.size;
-      this.fill(index + 1);
-    };
-    const chunks = pending;
-    return (async function* () {
-      try {
-        yield* await chunks;
-      } finally {
-        release();
-      }
-    })();
-  }
-
-  private start(index: number): Promise<Uint8Array[]> {
-    const file = this.files[index] as FileNode;
-    this.bytes += file.size;
-    const p = (async () => {
-      const out: Uint8Array[] = [];
-      // copied: a source may reuse its buffer once the next chunk is asked for
-      for await (const chunk of streamFile(file)) out.push(Buffer.from(chunk));
-      return out;
-    })();
-    p.catch(() => undefined); // reported when taken
-    this.started.set(index, p);
-    return p;
-  }
-
-  /** Starts reading small files from `from` on while the window has room; stops at the first large file. */
-  private fill(from: number): void {
-    let i = Math.max(from, this.next);
-    while (i < this.files.length && this.started.size < READ_AHEAD_FILES) {
-      const file = this.files[i] as FileNode;
-      if (file.size > READ_AHEAD_MAX_FILE) break;
-      if (!this.started.has(i)) {
-        if (this.bytes + file.size > READ_AHEAD_BYTES && this.started.size > 0) break;
-        this.start(i);
-      }
-      i++;
-    }
-    this.next = i;
-  }
+  if (got !== file.size) throw sourceChanged(file.path, got, file.size, 'the USB image');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -708,7 +616,7 @@ export async function writeUsbImage(
     partition: { active: true, type: PARTITION_TYPE_FAT32_LBA, startLba: plan.partition.startLba, sectorCount: plan.partition.sectorCount },
   });
 
-  if (typeof output === 'string') await checkFreeSpace(output, plan.payloadBytes);
+  if (typeof output === 'string') await ensureFreeSpace(output, plan.payloadBytes);
 
   const total = plan.payloadBytes;
   let done = 0;
@@ -722,8 +630,9 @@ export async function writeUsbImage(
   };
 
   const fh = typeof output === 'string' ? await openOutput(output) : output;
+  let w: SequentialWriter | undefined;
   try {
-    const w = await ImageWriter.create(fh, plan.imageSize, options.hashImage ? { hashImage: true } : {});
+    w = await SequentialWriter.create(fh, plan.imageSize, { name: outputName, hashOutput: options.hashImage, mapRanges: true });
     const P = plan.partition.offset;
 
     await w.write(mbr);
@@ -732,16 +641,16 @@ export async function writeUsbImage(
     const boot = encodeBootSector(g, plan.partition.startLba, volumeSerial, plan.label);
     const nextFree = ROOT_CLUSTER + plan.usedClusters;
     const fsinfo = encodeFsInfo(plan.freeClusters, nextFree <= g.clusterCount + 1 ? nextFree : 0xffffffff);
-    await w.seek(P);
+    await w.skipTo(P);
     await w.write(boot);
     await w.write(fsinfo);
-    await w.seek(P + BACKUP_BOOT_SECTOR * SECTOR_SIZE);
+    await w.skipTo(P + BACKUP_BOOT_SECTOR * SECTOR_SIZE);
     await w.write(boot);
     await w.write(fsinfo);
     progress(4 * SECTOR_SIZE);
 
     for (let i = 0; i < g.fatCount; i++) {
-      await w.seek(P + fatOffset(g, i));
+      await w.skipTo(P + fatOffset(g, i));
       for (const chunk of fatChunks(layout.runs)) {
         await w.write(chunk);
         progress(chunk.length);
@@ -749,21 +658,23 @@ export async function writeUsbImage(
     }
 
     for (const dir of layout.dirs) {
-      await w.seek(P + clusterOffset(g, dir.cluster));
+      await w.skipTo(P + clusterOffset(g, dir.cluster));
       const bytes = encodeDirectory(dir, plan.label, defaultTime);
       await w.write(bytes);
       progress(bytes.length);
     }
 
-    // Small files are read ahead (a bounded window, see ReadAhead) so their open/read/close latency overlaps with
-    // the writing; large files are streamed straight through the write buffer.
-    const ahead = new ReadAhead(layout.files);
-    for (let i = 0; i < layout.files.length; i++) {
-      const file = layout.files[i] as FileNode;
-      await w.seek(P + clusterOffset(g, file.cluster));
-      const chunks = ahead.take(i) ?? streamFile(file);
+    // Files on disk are copied (small ones read ahead); other sources are streamed through the write buffer.
+    w.expect(layout.files.flatMap((f) => (typeof f.source === 'function' ? [] : [f.source])));
+    for (const file of layout.files) {
+      await w.skipTo(P + clusterOffset(g, file.cluster));
+      if (typeof file.source !== 'function') {
+        await w.copy(file.source);
+        progress(file.size);
+        continue;
+      }
       try {
-        for await (const chunk of chunks) {
+        for await (const chunk of streamFile(file, file.source)) {
           await w.write(chunk);
           progress(chunk.length);
         }
@@ -772,18 +683,19 @@ export async function writeUsbImage(
       }
     }
 
-    const { blockMap, imageSha256 } = await w.finish();
+    const { ranges, sha256 } = await w.finish();
     if (options.sync) await fh.sync();
     if (done !== total) options.onProgress?.(total, total);
     return {
       ...plan,
       volumeSerial,
       diskSignature,
-      blockMap,
-      ...(imageSha256 === undefined ? {} : { imageSha256 }),
+      blockMap: blockMapOf(plan.imageSize, ranges!),
+      ...(sha256 === undefined ? {} : { imageSha256: sha256 }),
     };
   } catch (err) {
-    throw outputError(err, outputName);
+    await w?.abandon();
+    throw err instanceof LifeboatError ? err : outputError(outputName, err);
   } finally {
     if (typeof output === 'string') await fh.close().catch(() => undefined);
   }
@@ -793,44 +705,13 @@ async function openOutput(path: string): Promise<FileHandle> {
   try {
     return await open(path, 'w');
   } catch (err) {
-    throw outputError(err, path);
+    throw outputError(path, err);
   }
 }
 
-async function checkFreeSpace(path: string, bytes: number): Promise<void> {
-  let free: number;
-  try {
-    const s = await statfs(dirname(path));
-    free = s.bavail * s.bsize;
-  } catch {
-    return; // the open below reports a missing directory
-  }
-  if (free < bytes) {
-    throw new InputError(
-      `Not enough space for the USB image ${path}: it needs ${bytes} bytes, ${free} are free.`,
-      'Free some space or choose another output directory.',
-    );
-  }
-}
-
+/** A stream that failed: its own error when it is one of ours, else a failure naming the file. */
 function sourceError(err: unknown, path: string): unknown {
-  if (err instanceof LifeboatError) return err;
+  if (err instanceof LifeboatError || err instanceof IoError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return new JobError(`Could not read "${path}" while writing the USB image: ${msg}`, undefined, { cause: err });
-}
-
-function outputError(err: unknown, path: string): unknown {
-  if (err instanceof LifeboatError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new InputError(`No space left on the device while writing ${path}.`, 'Free some space or choose another output directory.', {
-      cause: err,
-    });
-  }
-  if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR' || code === 'EROFS') {
-    const msg = err instanceof Error ? err.message : String(err);
-    return new InputError(`Cannot write ${path}: ${msg}`, 'Check the output directory and its permissions.', { cause: err });
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  return new JobError(`Writing ${path} failed: ${msg}`, undefined, { cause: err });
+  return new IoError('failed', path, `could not read "${path}" while writing the USB image: ${msg}`, undefined, { cause: err });
 }

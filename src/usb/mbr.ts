@@ -3,6 +3,8 @@
  * partition entry. Encode and decode, so tests and `lifeboat verify` can read it back.
  */
 import { InputError } from '../errors.js';
+import { decodeFields, encodeFields } from '../disk/fields.js';
+import { MBR_SIGNATURE, MBR_TAIL, readPartitionEntries, writePartitionEntry } from '../disk/mbr.js';
 
 export const MBR_SIZE = 512;
 /** Bytes of boot code an MBR can carry (before the disk signature). */
@@ -14,7 +16,6 @@ export const DEFAULT_PARTITION_START_LBA = 2048;
 
 const CHS_HEADS = 255;
 const CHS_SECTORS = 63;
-const PARTITION_TABLE_OFFSET = 446;
 
 export interface MbrPartition {
   /** Boot indicator 0x80 (what BIOS boot code looks for). */
@@ -68,17 +69,15 @@ export function encodeMbr(options: MbrOptions): Buffer {
   if (startLba + sectorCount > 0x1_0000_0000) {
     throw new InputError(`The partition ends beyond 2 TiB, which an MBR cannot describe.`);
   }
-  mbr.writeUInt32LE(diskSignature, 440);
-  mbr.writeUInt16LE(0, 444);
-  const e = mbr.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + 16);
-  e[0] = partition.active ? 0x80 : 0x00;
-  e.set(encodeChs(startLba), 1);
-  e[4] = partition.type & 0xff;
-  e.set(encodeChs(startLba + sectorCount - 1), 5);
-  e.writeUInt32LE(startLba, 8);
-  e.writeUInt32LE(sectorCount, 12);
-  mbr[510] = 0x55;
-  mbr[511] = 0xaa;
+  encodeFields(MBR_TAIL, { diskSignature, reserved: 0, signature: MBR_SIGNATURE }, mbr);
+  writePartitionEntry(mbr, 0, {
+    status: partition.active ? 0x80 : 0x00,
+    chsFirst: Buffer.from(encodeChs(startLba)),
+    type: partition.type & 0xff,
+    chsLast: Buffer.from(encodeChs(startLba + sectorCount - 1)),
+    startLba,
+    sectorCount,
+  });
   return mbr;
 }
 
@@ -92,18 +91,12 @@ export interface DecodedMbr {
 /** Reads an MBR; throws InputError when the 0x55AA signature is missing. */
 export function decodeMbr(sector: Uint8Array): DecodedMbr {
   const b = Buffer.from(sector.buffer, sector.byteOffset, sector.byteLength);
-  if (b.length < MBR_SIZE || b[510] !== 0x55 || b[511] !== 0xaa) {
+  if (b.length < MBR_SIZE || decodeFields(MBR_TAIL, b).signature !== MBR_SIGNATURE) {
     throw new InputError('No MBR: the first sector does not end with 0x55AA.');
   }
-  const partitions: DecodedMbr['partitions'] = [];
-  for (let i = 0; i < 4; i++) {
-    const e = b.subarray(PARTITION_TABLE_OFFSET + 16 * i, PARTITION_TABLE_OFFSET + 16 * (i + 1));
-    const type = e[4] ?? 0;
-    if (type === 0) continue;
-    partitions.push({ index: i, active: e[0] === 0x80, type, startLba: e.readUInt32LE(8), sectorCount: e.readUInt32LE(12) });
-  }
+  const partitions = readPartitionEntries(b).map((e) => ({ index: e.index, active: e.status === 0x80, type: e.type, startLba: e.startLba, sectorCount: e.sectorCount }));
   return {
-    diskSignature: b.readUInt32LE(440),
+    diskSignature: decodeFields(MBR_TAIL, b).diskSignature,
     partitions,
     hasBootCode: b.subarray(0, MBR_BOOT_CODE_SIZE).some((x) => x !== 0),
   };

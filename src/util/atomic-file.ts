@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { type FileHandle, open, rename, rm, statfs } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
+import { ensureFreeSpace, outputError } from './io-errors.js';
 
 const live = new Set<string>();
 let handlersInstalled = false;
@@ -31,7 +32,7 @@ function installSignalCleanup(): void {
 }
 
 
-export function tempPathFor(target: string): string {
+function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
 }
 
@@ -41,23 +42,10 @@ export class AtomicFile {
 
   /** Opens a temporary file for `target`, after checking that `expectedBytes` fit on its file system. */
   static async create(target: string, expectedBytes = 0): Promise<AtomicFile> {
-    const dir = dirname(target);
-    if (expectedBytes > 0) {
-      try {
-        const fs = await statfs(dir);
-        const free = fs.bavail * fs.bsize;
-        if (free < expectedBytes) {
-          throw new InputError(
-            `not enough space for "${target}": it needs ${mib(expectedBytes)} MiB and ${dir} has ${mib(free)} MiB free`,
-            'Free some space or choose another output folder.',
-          );
-        }
-      } catch (e) {
-        if (e instanceof InputError) throw e;
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new InputError(`the output folder "${dir}" does not exist`, 'Create it first or choose another output path.');
-        }
-      }
+    try {
+      await ensureFreeSpace(target, expectedBytes);
+    } catch (e) {
+      throw writeError(target, e);
     }
     installSignalCleanup();
     const tempPath = tempPathFor(target);
@@ -95,21 +83,12 @@ export class AtomicFile {
   }
 }
 
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1);
-}
-
-/** Turns a write failure into a message that says what happened to which file; a full disk is bad input (exit 2). */
+/**
+ * Turns a write failure into a message that says what happened to which file (the table in io-errors.ts): what
+ * the user can fix (a full disk, no permission, a missing folder) is bad input, exit 2.
+ */
 export function writeError(target: string, e: unknown): Error {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new InputError(`the disk is full while writing "${target}"; nothing was left at that path`, 'Free some space or choose another output folder, then run again.');
-  }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new InputError(`cannot write "${target}": permission denied (${code})`, 'Choose an output folder you can write to.');
-  }
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new InputError(`cannot write "${target}": its folder does not exist`, 'Create the folder first or choose another output path.');
-  }
+  const io = outputError(target, e);
+  if (io.fixableByUser) return new InputError(io.message, io.hint, { cause: e });
   return e instanceof Error ? e : new Error(String(e));
 }

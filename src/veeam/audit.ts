@@ -13,7 +13,7 @@ import { relative, sep } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { Server, Site } from '../site/index.js';
 import { readChains, scanShare, type DiscoverOptions, type DiscoveredChain, type DiscoveryError } from './discover.js';
-import { checkChainHealth, formatAge, type HealthFinding, type Severity } from './health.js';
+import { checkChainHealth, formatAge, type FindingCode, type HealthFinding, type Severity } from './health.js';
 import { groupServers, type BackupChain, type BackupServer, type RestorePoint } from './model.js';
 import { allowedAgeHours, backupSchedule } from './schedule.js';
 import { computeChainStats } from './stats.js';
@@ -25,8 +25,11 @@ export class AuditProblemsFound extends LifeboatError {
 
 export type ServerStatus = 'ok' | 'late' | 'unhealthy' | 'missing';
 
+/** What an audit finding is about: a chain's health finding, or one the audit adds about the server as a whole. */
+export type AuditFindingCode = FindingCode | 'no-backup' | 'retention-differs' | 'retention-exceeded' | 'retention-short';
+
 export interface AuditFinding {
-  readonly code: string;
+  readonly code: AuditFindingCode;
   readonly severity: Severity;
   readonly message: string;
   readonly file?: string;

@@ -14,7 +14,7 @@ import { Secret, openVault, parseRecoveryCode, scanFileForSecrets } from '../../
 import { decodeIni, parseWinpeshl } from '../../src/wim/winpeshl.js';
 import { LIFEBOAT_BIN, lifeboat } from '../helpers/cli.js';
 import { REPO_ROOT, mkTempDir, removeTempDir, run, runChecked, sha256, sha256File } from '../helpers/tools.js';
-import { scanBlockMap } from '../../src/usb/image-writer.js';
+import { scanBlockMap } from '../../src/usb/block-map.js';
 
 const SITE = join(REPO_ROOT, 'examples', 'site.yaml');
 const PASSWORD = 'Share-Pa55word-for-the-NAS!';

@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { writeUsbImage, type UsbTreeEntry } from '../../src/usb/fat32.js';
 import { fatUsage } from '../../src/usb/flash/fat-usage.js';
 import { withUsedBlocks, writeBlockMapFiles } from '../../src/usb/flash/image-maps.js';
-import { ImageWriter, serializeBlockMap, type BlockMap } from '../../src/usb/image-writer.js';
+import { serializeBlockMap, type BlockMap } from '../../src/usb/block-map.js';
+import { SequentialWriter } from '../../src/util/sequential-writer.js';
 import { lifeboat } from '../helpers/cli.js';
 import { hasCommand, mkTempDir, pseudoRandomBytes, removeTempDir, run } from '../helpers/tools.js';
 
@@ -103,10 +104,10 @@ describe('lifeboat flash with block map files', () => {
     const sparse = join(dir, 'sparse.img');
     const fh = await open(sparse, 'w+');
     try {
-      const w = await ImageWriter.create(fh, 16 * MIB);
-      await w.seek(2 * MIB);
+      const w = await SequentialWriter.create(fh, 16 * MIB, { name: sparse, mapRanges: true });
+      await w.skipTo(2 * MIB);
       await w.write(pseudoRandomBytes('sparse-1', MIB));
-      await w.seek(9 * MIB);
+      await w.skipTo(9 * MIB);
       await w.write(pseudoRandomBytes('sparse-2', 300 * 1024));
       await w.finish();
     } finally {

@@ -9,7 +9,7 @@ import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { BlockMap } from '../../src/usb/image-writer.js';
+import type { BlockMap } from '../../src/usb/block-map.js';
 import { lifeboat } from '../helpers/cli.js';
 import { REPO_ROOT, hasCommand, mkTempDir, pseudoRandomBytes, removeTempDir, run } from '../helpers/tools.js';
 

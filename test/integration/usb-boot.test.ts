@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries, type SyslinuxFiles } from '../../src/usb/bios-boot.js';
 import { fileSource, writeUsbImage, type UsbImageResult, type UsbTreeEntry } from '../../src/usb/fat32.js';
-import { BLOCK_SIZE, scanBlockMap, type BlockMap } from '../../src/usb/image-writer.js';
+import { BLOCK_SIZE, scanBlockMap, type BlockMap } from '../../src/usb/block-map.js';
 import { decodeMbr } from '../../src/usb/mbr.js';
 import { cachedGrubBootFiles, type GrubBootFiles } from '../helpers/grub-fixture.js';
 import { bootDisk, hasOvmf, hasQemu, plainSerial, type BootResult } from '../helpers/qemu.js';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { InputError } from '../../src/errors.js';
 import { fileSource, writeUsbImage, type UsbImageResult, type UsbTreeEntry } from '../../src/usb/fat32.js';
-import { BLOCK_SIZE, scanBlockMap, type BlockMap } from '../../src/usb/image-writer.js';
+import { BLOCK_SIZE, scanBlockMap, type BlockMap } from '../../src/usb/block-map.js';
 import { hasCommand, mkTempDir, removeTempDir, run, runChecked, sha256File, writePseudoRandomFile } from '../helpers/tools.js';
 
 const MIB = 2 ** 20;

@@ -4,7 +4,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { InputError, JobError } from '../../src/errors.js';
+import { InputError } from '../../src/errors.js';
+import { IoError } from '../../src/util/io-errors.js';
 import {
   assignShortNames,
   basisName,
@@ -23,7 +24,7 @@ import {
   sectorsPerClusterFor,
 } from '../../src/usb/fat-layout.js';
 import { fatDateTime, MAX_FAT32_FILE_SIZE, planUsbImage, writeUsbImage, type UsbTreeEntry } from '../../src/usb/fat32.js';
-import { BLOCK_SIZE, ImageWriter, MAX_RANGE_LENGTH } from '../../src/usb/image-writer.js';
+import { BLOCK_SIZE } from '../../src/usb/block-map.js';
 import { decodeMbr, encodeChs, encodeMbr } from '../../src/usb/mbr.js';
 import { tempDirFor } from '../helpers/tools.js';
 
@@ -302,11 +303,11 @@ describe('image layout and writing', () => {
     const dir = await tempDirFor(t, 'fat32-unit');
     await assert.rejects(
       writeUsbImage([{ path: '/short.bin', size: 10, source: bytes('abc') }], join(dir, 'a.img'), { seed: 's' }),
-      (e: unknown) => e instanceof JobError && e.message.includes('/short.bin'),
+      (e: unknown) => e instanceof IoError && e.problem === 'source-changed' && e.message.includes('/short.bin'),
     );
     await assert.rejects(
       writeUsbImage([{ path: '/long.bin', size: 1, source: bytes('abc') }], join(dir, 'b.img'), { seed: 's' }),
-      (e: unknown) => e instanceof JobError && e.message.includes('/long.bin'),
+      (e: unknown) => e instanceof IoError && e.problem === 'source-changed' && e.message.includes('/long.bin'),
     );
     await assert.rejects(
       writeUsbImage(
@@ -323,7 +324,7 @@ describe('image layout and writing', () => {
         join(dir, 'c.img'),
         { seed: 's' },
       ),
-      (e: unknown) => e instanceof JobError && e.message.includes('/broken.bin') && e.message.includes('EIO'),
+      (e: unknown) => e instanceof IoError && !e.fixableByUser && e.message.includes('/broken.bin') && e.message.includes('EIO'),
     );
   });
 
@@ -362,43 +363,6 @@ describe('image layout and writing', () => {
       assert.equal(last[0], last[1]);
       assert.equal(last[1], r.payloadBytes);
       for (let i = 1; i < seen.length; i++) assert.ok(seen[i]![0] >= seen[i - 1]![0]);
-    } finally {
-      await fh.close();
-    }
-  });
-});
-
-describe('ImageWriter', () => {
-  it('maps block-aligned ranges, fills short gaps and skips long ones, and cuts ranges at 32 MiB', async (t) => {
-    const dir = await tempDirFor(t, 'fat32-unit');
-    const fh = await open(join(dir, 'w.img'), 'w+');
-    try {
-      const size = 64 * MIB;
-      const w = await ImageWriter.create(fh, size);
-      await w.write(Buffer.from('MBR'));
-      await w.seek(100); // same block: zeros written, same range
-      await w.write(Buffer.from('x'));
-      await w.seek(3 * BLOCK_SIZE + 10); // a gap of whole blocks: new range
-      await w.write(Buffer.from('y'));
-      await w.seek(MIB);
-      await w.write(Buffer.alloc(40 * MIB, 7));
-      const { blockMap } = await w.finish();
-      const starts = blockMap.ranges.map((r) => [r.start, r.length]);
-      assert.deepEqual(starts, [
-        [0, BLOCK_SIZE],
-        [3 * BLOCK_SIZE, BLOCK_SIZE],
-        [MIB, MAX_RANGE_LENGTH],
-        [MIB + MAX_RANGE_LENGTH, 40 * MIB - MAX_RANGE_LENGTH],
-      ]);
-      const buf = Buffer.alloc(size);
-      await fh.read(buf, 0, size, 0);
-      for (const r of blockMap.ranges) {
-        assert.equal(createHash('sha256').update(buf.subarray(r.start, r.start + r.length)).digest('hex'), r.sha256);
-      }
-      assert.equal(buf.subarray(0, 3).toString(), 'MBR');
-      assert.equal(buf[100], 'x'.charCodeAt(0));
-      assert.equal(blockMap.mappedBytes, 2 * BLOCK_SIZE + 40 * MIB);
-      await assert.rejects(w.write(Buffer.from('z')));
     } finally {
       await fh.close();
     }

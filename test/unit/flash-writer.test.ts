@@ -17,7 +17,7 @@ import { fatUsage } from '../../src/usb/flash/fat-usage.js';
 import { withUsedBlocks, writeBlockMapFiles } from '../../src/usb/flash/image-maps.js';
 import { MemoryTarget, type TargetFaults } from '../../src/usb/flash/target.js';
 import { loadBlockMap, planFlash, validateBlockMap, writeAndVerify, zeroFillRanges } from '../../src/usb/flash/writer.js';
-import { scanBlockMap, serializeBlockMap, type BlockMap } from '../../src/usb/image-writer.js';
+import { scanBlockMap, serializeBlockMap, type BlockMap } from '../../src/usb/block-map.js';
 import { mkTempDir, pseudoRandomBytes, removeTempDir } from '../helpers/tools.js';
 
 const KIB = 1024;

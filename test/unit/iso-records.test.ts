@@ -7,7 +7,7 @@ import {
   type BootCatalog, PLATFORM_BIOS, PLATFORM_EFI, catalogEntries, decodeBootCatalog, encodeBootCatalog, newEntry,
 } from '../../src/iso/boot-catalog.js';
 import {
-  bootImageSize, fatImageBytes, hasBootInfoTable, hasGrub2BootInfo, patchBootInfoTable, patchGrub2BootInfo,
+  bootImageSize, fatImageBytes, bootInfoChecksum, hasBootInfoTable, hasGrub2BootInfo, patchBootImage,
 } from '../../src/iso/boot-images.js';
 import { RecordFlags, decodeDirectoryRecord, encodeDirectoryRecord } from '../../src/iso/directory-record.js';
 import { JOLIET_MAX, mapIsoNames, mapJolietNames } from '../../src/iso/names.js';
@@ -168,15 +168,22 @@ describe('boot images', () => {
     const image = Buffer.alloc(8192, 3);
     assert.equal(hasBootInfoTable(image, 100), false);
     assert.equal(hasGrub2BootInfo(image, 100), false);
-    patchBootInfoTable(image, 100);
+    patchBootImage(image, 100, { bootInfoTable: true, grub2BootInfo: true });
     let sum = 0;
     for (let i = 64; i < image.length; i += 4) sum = (sum + image.readUInt32LE(i)) >>> 0;
-    assert.equal(image.readUInt32LE(20), sum, 'checksum of the image from byte 64 (computed before the GRUB2 patch, as xorriso does)');
-    patchGrub2BootInfo(image, 100);
+    assert.equal(image.readUInt32LE(20), sum, 'checksum of the image from byte 64, GRUB2 field included (xorriso sums it so)');
     assert.equal(hasBootInfoTable(image, 100), true);
     assert.equal(hasGrub2BootInfo(image, 100), true);
     assert.equal(image.readUInt32LE(16), 8192);
     assert.equal(hasBootInfoTable(image, 101), false);
+  });
+
+  test('the boot-info-table checksum counts a last partial word, zero-padded', () => {
+    const image = Buffer.alloc(70);
+    image.writeUInt32LE(5, 64);
+    image[68] = 1;
+    image[69] = 2;
+    assert.equal(bootInfoChecksum(image), 5 + 0x0201);
   });
 });
 

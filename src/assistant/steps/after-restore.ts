@@ -1,5 +1,5 @@
 /**
- * Step 15: after Veeam: drivers for the new (virtual) hardware into the restored Windows, then the records. Boot
+ * After Veeam: drivers for the new (virtual) hardware into the restored Windows, then the records. Boot
  * repair (bcdboot) is not offered here: before the first restart nobody knows it is needed, and rewriting boot files
  * that work can only do harm. It is in the menu ("Repair a restored Windows") for the next boot of this media.
  */

@@ -1,5 +1,5 @@
 /**
- * Step 9: which server to restore. With the share connected: the servers on it with their newest point, its age and
+ * Which server to restore. With the share connected: the servers on it with their newest point, its age and
  * chain health. Without it (not unlocked, share refused, no backups found): the servers of site.yaml, so the disk
  * plan and the hand-over card still follow and Veeam shows the restore points.
  */

@@ -1,4 +1,4 @@
-/** Step 3: load the storage and network drivers this machine needs from \lifeboat\drivers (drvload). */
+/** Load the storage and network drivers this machine needs from \lifeboat\drivers (drvload). */
 import { join } from 'node:path';
 import type { Hypervisor } from '../../platform/platform.js';
 import type { Step } from '../context.js';

@@ -1,5 +1,5 @@
 /**
- * Step 14: the summary card with exactly what to type into Veeam, then Veeam Recovery itself. The password is shown
+ * The summary card with exactly what to type into Veeam, then Veeam Recovery itself. The password is shown
  * only on request and taken off the screen (and its scrollback) once the technician has typed it.
  */
 import { BACK } from '../ui.js';

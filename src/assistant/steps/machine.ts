@@ -1,4 +1,4 @@
-/** Step 2: what this machine is: firmware mode, maker and model or hypervisor, memory, disks and network cards. */
+/** What this machine is: firmware mode, maker and model or hypervisor, memory, disks and network cards. */
 import { type Step, gb, ram } from '../context.js';
 
 export const machine: Step = {

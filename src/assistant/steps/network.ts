@@ -1,5 +1,5 @@
 /**
- * Step 5: network up (DHCP with a visible countdown, or a fixed IPv4 address), then the NAS answering on 445. When
+ * Network up (DHCP with a visible countdown, or a fixed IPv4 address), then the NAS answering on 445. When
  * its name does not answer (no DNS in this network), the technician can type its IP address.
  */
 import { isIPv4 } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * Step 11: what the restore needs from this machine, read from the restore point's metadata (or, when the share
+ * What the restore needs from this machine, read from the restore point's metadata (or, when the share
  * could not be read, from site.yaml): firmware mode, disk sizes, memory, roles.
  */
 import { type Context, type Step, GB, gb, ram } from '../context.js';

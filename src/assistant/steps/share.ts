@@ -1,5 +1,5 @@
 /**
- * Step 7: connect the backup share with the vault's credentials; every Windows error in plain words, with what the
+ * Connect the backup share with the vault's credentials; every Windows error in plain words, with what the
  * technician can fix here: type the current password (1326), type the NAS address (53), disconnect (1219).
  */
 import { BACK } from '../ui.js';

@@ -1,4 +1,4 @@
-/** Step 1: which site and build this is, and whether the media reads back as it was written. */
+/** Which site and build this is, and whether the media reads back as it was written. */
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';

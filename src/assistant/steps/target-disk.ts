@@ -1,4 +1,4 @@
-/** Step 12: the disk to restore onto: never the media's own disk; a disk too small is refused with a way on. */
+/** The disk to restore onto: never the media's own disk; a disk too small is refused with a way on. */
 import type { Disk } from '../../platform/platform.js';
 import { BACK } from '../ui.js';
 import { type Step, gb } from '../context.js';

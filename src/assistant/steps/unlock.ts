@@ -1,4 +1,4 @@
-/** Step 6: unlock the share credentials with the recovery code or passphrase; typos caught per group. */
+/** Unlock the share credentials with the recovery code or passphrase; typos caught per group. */
 import { BACK } from '../ui.js';
 import type { Step } from '../context.js';
 import { MAX_ATTEMPTS, askAndUnlock, callFor } from '../unlock-vault.js';

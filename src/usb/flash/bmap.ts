@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
-import { BLOCK_SIZE, type BlockMap } from '../image-writer.js';
+import { BLOCK_SIZE, type BlockMap } from '../block-map.js';
 
 /** Above this a .bmap is refused unread: enough for one range per two blocks of the image. */
 export function bmapSizeLimit(imageSize: number): number {

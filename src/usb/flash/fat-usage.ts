@@ -6,7 +6,9 @@
  * bounded by the image's size, so a hostile image cannot make it loop or allocate without limit.
  */
 import { open } from 'node:fs/promises';
-import { BLOCK_SIZE } from '../image-writer.js';
+import { BLOCK_SIZE } from '../block-map.js';
+import { decodeFatBootSector, totalSectors as totalSectorsOf } from '../../disk/fat-boot-sector.js';
+import { hasMbrSignature, readPartitionEntries } from '../../disk/mbr.js';
 
 const MIB = 2 ** 20;
 
@@ -35,25 +37,19 @@ export async function fatUsage(imagePath: string): Promise<FatUsage | undefined>
     if (imageSize < 1024) return undefined;
     const head = Buffer.alloc(512);
     await fh.read(head, 0, 512, 0);
-    if (head.readUInt16LE(510) !== 0xaa55) return undefined;
-    let partStart: number | undefined;
-    for (let i = 0; i < 4; i++) {
-      const e = 446 + 16 * i;
-      const type = head[e + 4];
-      if (type === 0x0b || type === 0x0c) {
-        partStart = head.readUInt32LE(e + 8) * 512;
-        break;
-      }
-    }
+    if (!hasMbrSignature(head)) return undefined;
+    const fat32 = readPartitionEntries(head).find((e) => e.type === 0x0b || e.type === 0x0c);
+    const partStart = fat32 && fat32.startLba * 512;
     if (partStart === undefined || partStart + 512 > imageSize) return undefined;
     const boot = Buffer.alloc(512);
     await fh.read(boot, 0, 512, partStart);
-    const bps = boot.readUInt16LE(11);
-    const perCluster = boot[13] ?? 0;
-    const reserved = boot.readUInt16LE(14);
-    const fats = boot[16] ?? 0;
-    const totalSectors = boot.readUInt16LE(19) || boot.readUInt32LE(32);
-    const fatSize = boot.readUInt32LE(36);
+    const b = decodeFatBootSector(boot);
+    const bps = b.bytesPerSector;
+    const perCluster = b.sectorsPerCluster;
+    const reserved = b.reservedSectors;
+    const fats = b.fatCount;
+    const totalSectors = totalSectorsOf(b);
+    const fatSize = b.fatSize32;
     if (![512, 1024, 2048, 4096].includes(bps) || perCluster === 0 || fats === 0 || fatSize === 0) return undefined;
     const metaSectors = reserved + fats * fatSize;
     const dataStart = partStart + metaSectors * bps;

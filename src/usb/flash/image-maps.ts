@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
-import { MAX_RANGE_LENGTH, serializeBlockMap, type BlockMap, type BlockMapRange } from '../image-writer.js';
+import { MAX_RANGE_LENGTH, serializeBlockMap, type BlockMap, type BlockMapRange } from '../block-map.js';
 import { writeBmap } from './bmap.js';
 import { fatUsage, uncovered } from './fat-usage.js';
 

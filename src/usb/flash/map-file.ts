@@ -8,7 +8,7 @@
 import { open, stat } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { formatByteCount } from './format.js';
-import { BLOCK_SIZE, scanBlockMap, type BlockMap } from '../image-writer.js';
+import { BLOCK_SIZE, scanBlockMap, type BlockMap } from '../block-map.js';
 import { bmapSizeLimit, parseBmap } from './bmap.js';
 import { describeOffset, uncovered, type FatUsage } from './fat-usage.js';
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { HashPool, type PooledHash } from '../../util/hash-pool.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
-import { BLOCK_SIZE, type BlockMap } from '../image-writer.js';
+import { BLOCK_SIZE, type BlockMap } from '../block-map.js';
 import { BlockMapMismatchError, ShortReadError, ShortWriteError, VerifyMismatchError, targetError, type FlashPhase } from './errors.js';
 import { fatUsage, uncovered } from './fat-usage.js';
 import type { FlashTarget } from './target.js';
