@@ -12,6 +12,7 @@ needs=(
   bsdtar:libarchive-tools
   qemu-system-x86_64:qemu-system-x86
   qemu-img:qemu-utils
+  zstd:zstd
   /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf
   /usr/lib/grub/i386-pc/cdboot.img:grub-pc-bin
   /usr/lib/grub/x86_64-efi/normal.mod:grub-efi-amd64-bin

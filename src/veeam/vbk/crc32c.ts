@@ -1,33 +1,34 @@
 /**
- * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum Veeam keeps for its metadata slots and banks.
- * Node has no CRC-32C; metadata is a small share of a backup, so a slicing-by-4 table version is fast enough.
+ * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78): Veeam's checksum for metadata slots and banks and for the
+ * data inside LZ4 blocks. Node has no CRC-32C and the fast npm ones are native addons (which the portable Windows
+ * build cannot load), so this is a slicing-by-8 table version in plain JavaScript.
  */
-const TABLES: Uint32Array[] = (() => {
-  const t0 = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t0[i] = c >>> 0;
+const TABLES = new Int32Array(256 * 8);
+for (let i = 0; i < 256; i++) {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  TABLES[i] = c;
+}
+for (let i = 0; i < 256; i++) {
+  for (let t = 1; t < 8; t++) {
+    const prev = TABLES[(t - 1) * 256 + i]!;
+    TABLES[t * 256 + i] = (prev >>> 8) ^ TABLES[prev & 0xff]!;
   }
-  const tables = [t0];
-  for (let n = 1; n < 4; n++) {
-    const prev = tables[n - 1]!;
-    const t = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) t[i] = (prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!;
-    tables.push(t);
-  }
-  return tables;
-})();
+}
 
 export function crc32c(data: Uint8Array, seed = 0): number {
-  const [t0, t1, t2, t3] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  let crc = ~seed >>> 0;
+  const t = TABLES;
+  let crc = ~seed;
   let i = 0;
-  const end4 = data.length - (data.length % 4);
-  for (; i < end4; i += 4) {
-    crc ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
-    crc = t3[crc & 0xff]! ^ t2[(crc >>> 8) & 0xff]! ^ t1[(crc >>> 16) & 0xff]! ^ t0[crc >>> 24]!;
+  const n = data.length;
+  const end8 = n - (n & 7);
+  for (; i < end8; i += 8) {
+    const lo = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
+    const hi = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
+    crc =
+      t[1792 + (lo & 0xff)]! ^ t[1536 + ((lo >>> 8) & 0xff)]! ^ t[1280 + ((lo >>> 16) & 0xff)]! ^ t[1024 + (lo >>> 24)]! ^
+      t[768 + (hi & 0xff)]! ^ t[512 + ((hi >>> 8) & 0xff)]! ^ t[256 + ((hi >>> 16) & 0xff)]! ^ t[hi >>> 24]!;
   }
-  for (; i < data.length; i++) crc = t0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  for (; i < n; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return ~crc >>> 0;
 }

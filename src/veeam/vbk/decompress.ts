@@ -1,11 +1,12 @@
 /**
  * Block decompression by Veeam's compression code: none (0xFF), LZ4 (7, with Veeam's 12-byte header), zlib (3, 4:
- * Node's zlib), zstd (8, 9: fzstd). Every method is asked for exactly the block's size and no more, so a hostile
+ * Node's zlib), zstd (8, 9: fzstd). LZ4 blocks also carry a CRC-32C of their data, checked here. Every method is asked for exactly the block's size and no more, so a hostile
  * block cannot make memory grow. RLE (2) has no public description and no sample file to check a decoder against, so
  * it is refused with a message rather than guessed.
  */
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
+import { crc32c } from './crc32c.js';
 import { lz4DecodeBlock } from './lz4.js';
 
 export const COMPRESSION_NAMES: Record<number, string> = {
@@ -30,7 +31,10 @@ export function decompressBlock(method: number, data: Buffer, size: number): Buf
       case 7: {
         if (data.length < 12 || data.readUInt32LE(0) !== LZ4_MAGIC) throw new DecompressError('LZ4 block without its header');
         if (data.readUInt32LE(8) !== size) throw new DecompressError(`LZ4 header says ${data.readUInt32LE(8)} bytes, the block ${size}`);
-        return lz4DecodeBlock(data.subarray(12), size);
+        const out = lz4DecodeBlock(data.subarray(12), size);
+        const crc = crc32c(out);
+        if (crc !== data.readUInt32LE(4)) throw new DecompressError(`LZ4 data has CRC-32C ${crc.toString(16)} where its header records ${data.readUInt32LE(4).toString(16)}`);
+        return out;
       }
       case 3:
       case 4: {

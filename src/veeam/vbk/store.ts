@@ -32,6 +32,8 @@ export class VbkStore {
   /** Damage found and worked around (a bank copy of the active slot, repaired from its mirror). */
   readonly repaired: DamageLocation[] = [];
   private readonly banks = new Map<number, Buffer>();
+  /** Banks with no intact copy: asked for again, they fail again without another read. */
+  private readonly failed = new Map<number, VbkDamageError>();
   readonly totalPages: number;
 
   private constructor(
@@ -137,6 +139,7 @@ export class VbkStore {
 
   /** A bank of the active slot, checked; a damaged copy is replaced by the mirror slot's copy when that is intact. */
   async bank(index: number): Promise<Buffer> {
+    if (this.failed.has(index)) throw this.failed.get(index)!;
     const cached = this.banks.get(index);
     if (cached) {
       this.banks.delete(index);
@@ -151,8 +154,12 @@ export class VbkStore {
       const mirror = this.slots.find((s) => s.slot && s.index !== this.slot.index && s.slot.snapshotVersion === this.slot.snapshotVersion)?.slot;
       const copy = mirror?.banks[index];
       if (copy && copy.crc === info.crc) bytes = (await this.readBank(copy)).bytes;
-      if (!bytes) throw this.damage(where);
-      this.repaired.push({ file: this.path, ...where });
+      if (!bytes) {
+        const error = this.damage(where);
+        this.failed.set(index, error);
+        throw error;
+      }
+      if (!this.repaired.some((r) => r.what === where.what)) this.repaired.push({ file: this.path, ...where });
     }
     if (this.banks.size >= BANK_CACHE) this.banks.delete(this.banks.keys().next().value!);
     this.banks.set(index, bytes);
@@ -200,7 +207,9 @@ async function readSlot(fh: FileHandle, fileSize: number, offset: number, index:
   const head = Buffer.alloc(SLOT_BANKS_AT);
   const { bytesRead } = await fh.read(head, 0, head.length, offset);
   if (bytesRead < head.length) return { ...base, problem: 'beyond the end of the file' };
-  if (head.readUInt32LE(4) !== 1) return { ...base, problem: 'empty' };
+  const flag = head.readUInt32LE(4);
+  if (flag === 0) return { ...base, problem: 'empty' };
+  if (flag !== 1) return { ...base, problem: `snapshot flag ${flag} is neither 0 nor 1` };
   const maxBanks = head.readUInt32LE(0x74);
   const length = SLOT_BANKS_AT + maxBanks * 16;
   if (length > stride) return { ...base, problem: `impossible bank table size ${maxBanks}` };

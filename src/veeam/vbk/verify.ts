@@ -76,7 +76,10 @@ async function run(reader: VbkReader, options: VerifyOptions): Promise<VerifyRep
   const maxDamage = options.maxDamage ?? 20;
   const damage: DamageLocation[] = [];
   let damageCount = 0;
+  const noted = new Set<string>();
   const note = (d: DamageLocation) => {
+    if (noted.has(d.what)) return;
+    noted.add(d.what);
     damageCount++;
     if (damage.length < maxDamage) damage.push(d);
   };
@@ -95,12 +98,22 @@ async function run(reader: VbkReader, options: VerifyOptions): Promise<VerifyRep
   for (const s of store.slots) {
     if (!s.slot) continue;
     for (const [i, info] of s.slot.banks.entries()) {
-      const { problem } = await store.readBank(info);
       banksChecked++;
       progress(info.size);
+      if (s.slot === store.slot) {
+        // The active slot's banks go through the cache (checked once, reused below); a copy repaired from the
+        // mirror is noted after the loop.
+        await store.bank(i).catch((e: unknown) => {
+          if (!(e instanceof VbkDamageError)) throw e;
+          note(e.damage);
+        });
+        continue;
+      }
+      const { problem } = await store.readBank(info);
       if (problem) note({ file: store.path, what: `metadata bank ${i} of slot ${s.index} (offset ${info.offset})`, fileOffset: info.offset, reason: problem });
     }
   }
+  for (const d of store.repaired) note(d);
 
   const blocksTotal = store.slot.blockCount;
   const seen = new Uint8Array(blocksTotal);
