@@ -21,8 +21,8 @@ export class DecompressError extends Error {
   }
 }
 
-/** The block's data, exactly `size` bytes, or a DecompressError saying why not. */
-export function decompressBlock(method: number, data: Buffer, size: number): Buffer {
+/** The block's data, exactly `size` bytes, or a DecompressError saying why not. LZ4 decodes into `target` if given. */
+export function decompressBlock(method: number, data: Buffer, size: number, target?: Buffer): Buffer {
   try {
     switch (method) {
       case 0xff:
@@ -31,7 +31,7 @@ export function decompressBlock(method: number, data: Buffer, size: number): Buf
       case 7: {
         if (data.length < 12 || data.readUInt32LE(0) !== LZ4_MAGIC) throw new DecompressError('LZ4 block without its header');
         if (data.readUInt32LE(8) !== size) throw new DecompressError(`LZ4 header says ${data.readUInt32LE(8)} bytes, the block ${size}`);
-        const out = lz4DecodeBlock(data.subarray(12), size);
+        const out = lz4DecodeBlock(data.subarray(12), size, target);
         const crc = crc32c(out);
         if (crc !== data.readUInt32LE(4)) throw new DecompressError(`LZ4 data has CRC-32C ${crc.toString(16)} where its header records ${data.readUInt32LE(4).toString(16)}`);
         return out;

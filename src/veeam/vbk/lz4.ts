@@ -5,9 +5,9 @@
  */
 export class Lz4Error extends Error {}
 
-/** Decodes `src` into exactly `size` bytes. */
-export function lz4DecodeBlock(src: Uint8Array, size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
+/** Decodes `src` into exactly `size` bytes (into `target` when given: a buffer reused from block to block). */
+export function lz4DecodeBlock(src: Uint8Array, size: number, target?: Buffer): Buffer {
+  const out = target && target.length >= size ? target.subarray(0, size) : Buffer.allocUnsafe(size);
   let ip = 0;
   let op = 0;
   const end = src.length;
@@ -43,14 +43,20 @@ export function lz4DecodeBlock(src: Uint8Array, size: number): Buffer {
       }
     }
     if (op + length > size) throw new Lz4Error('match runs past the output');
-    let from = op - offset;
+    const from = op - offset;
     if (offset >= length) {
       out.copyWithin(op, from, from + length);
-      op += length;
+    } else if (offset === 1) {
+      out.fill(out[from]!, op, op + length);
     } else {
-      // Overlapping copy repeats the last `offset` bytes.
-      for (let i = 0; i < length; i++) out[op++] = out[from++]!;
+      // An overlapping match repeats the last `offset` bytes: copy what is already there, doubling each time.
+      for (let done = 0; done < length; ) {
+        const n = Math.min(op + done - from, length - done);
+        out.copyWithin(op + done, from, from + n);
+        done += n;
+      }
     }
+    op += length;
   }
   if (op !== size) throw new Lz4Error(`decodes to ${op} bytes, expected ${size}`);
   return out;

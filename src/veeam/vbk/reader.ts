@@ -46,6 +46,9 @@ export interface ReadBlock extends BlockRef {
 export class VbkReader {
   private storeVec?: MetaVector;
   private readonly zeroDigests = new Map<number, string>();
+  /** Buffers reused from block to block, so that reading a large file does not churn memory. */
+  private readonly rawBuffer = Buffer.allocUnsafe(2 * 1024 * 1024);
+  private readonly dataBuffer = Buffer.allocUnsafe(2 * 1024 * 1024);
 
   private constructor(readonly store: VbkStore) {}
 
@@ -180,7 +183,10 @@ export class VbkReader {
     return d;
   }
 
-  /** A block's data, decompressed and checked against its recorded MD5; damage throws VbkDamageError. */
+  /**
+   * A block's data, decompressed and checked against its recorded MD5; damage throws VbkDamageError. The data may
+   * live in a buffer the next readBlock reuses: use or copy it before reading on.
+   */
   async readBlock(entry: TreeEntry, ref: BlockRef): Promise<ReadBlock> {
     const where = { internalFile: entry.path, blockIndex: ref.index, internalOffset: ref.offset };
     const what = `block ${ref.index} of "${entry.path}" (offset ${ref.offset})`;
@@ -198,12 +204,12 @@ export class VbkReader {
     if (stored.compressedSize > stored.allocSize || stored.compressedSize > MAX_BLOCK + 4096) {
       throw this.store.format(`${what}: ${stored.compressedSize} compressed bytes in ${stored.allocSize} allocated`);
     }
-    const raw = await this.store.readExact(stored.offset, stored.compressedSize);
+    const raw = await this.store.readExact(stored.offset, stored.compressedSize, this.rawBuffer);
     const damage = (reason: string) => this.store.damage({ ...where, what, fileOffset: stored.offset, reason });
     if (!raw) throw damage(`its data at offset ${stored.offset} lies beyond the end of the file (${this.store.fileSize} bytes): the file is truncated`);
     let data: Buffer;
     try {
-      data = decompressBlock(stored.compression, raw, stored.size);
+      data = decompressBlock(stored.compression, raw, stored.size, this.dataBuffer);
     } catch (e) {
       if (e instanceof DecompressError && e.unsupported) {
         throw new VbkFormatError(this.path, `${what}: ${e.message}`, 'Check or restore this backup with Veeam.');
@@ -215,7 +221,7 @@ export class VbkReader {
     return { ...ref, data, storedBytes: stored.compressedSize, stored };
   }
 
-  /** The internal file's bytes, block by block, each checked. */
+  /** The internal file's bytes, block by block, each checked (each chunk valid until the next is asked for). */
   async *content(entry: TreeEntry): AsyncGenerator<Buffer> {
     for await (const ref of this.blocks(entry)) yield (await this.readBlock(entry, ref)).data;
   }

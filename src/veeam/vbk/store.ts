@@ -106,10 +106,10 @@ export class VbkStore {
     await this.fh.close();
   }
 
-  /** Exactly `length` bytes at `offset`, or undefined where the file ends first. */
-  async readExact(offset: number, length: number): Promise<Buffer | undefined> {
+  /** Exactly `length` bytes at `offset` (into `target` when it is large enough), or undefined where the file ends first. */
+  async readExact(offset: number, length: number, target?: Buffer): Promise<Buffer | undefined> {
     if (offset < 0 || length < 0 || offset + length > this.fileSize) return undefined;
-    const b = Buffer.allocUnsafe(length);
+    const b = target && target.length >= length ? target.subarray(0, length) : Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.fh.read(b, done, length - done, offset + done);
