@@ -11,7 +11,14 @@ import { progressMeter } from './progress.js';
 export function registerBackup(program: Command): void {
   const backup = program
     .command('backup')
-    .description('read Veeam backup files (.vbk) without Veeam: list, extract a disk or file, verify every block');
+    .description('read Veeam backup files (.vbk) without Veeam: list, extract a disk or file, verify every block')
+    .addHelpText('after', [
+      '',
+      'Examples:',
+      '  lifeboat backup ls server.vbk',
+      '  lifeboat backup verify server.vbk',
+      '  lifeboat backup extract server.vbk <internal file from ls> --out disk0.vhd --format vhd',
+    ].join('\n'));
 
   backup
     .command('ls')
@@ -98,9 +105,9 @@ export function registerBackup(program: Command): void {
       const first = report.damage[0];
       if (first) {
         if (!opts.json) for (const d of report.damage) say(`${red('damaged:')} ${d.what}: ${d.reason}`);
-        const where = first.internalFile !== undefined ? ` (internal file "${first.internalFile}", offset ${first.internalOffset})` : '';
+        // `what` names the block, its internal file and offset (or the metadata bank or slot).
         throw new JobError(
-          `${file}: ${report.damageCount} damaged item(s); first: ${first.what}${where}: ${first.reason}`,
+          `${file}: ${report.damageCount} damaged item(s); first: ${first.what}: ${first.reason}`,
           'Do not rely on this backup: run a new full backup (or an active full in Veeam) and keep this file for analysis.',
         );
       }

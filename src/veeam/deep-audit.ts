@@ -182,8 +182,7 @@ export async function deepAudit(
     if (f.status === 'verified') {
       lines.push(`${f.server}: ${f.file} verified ${f.checkedAt}, ${f.blocksChecked} of ${f.blocksTotal} blocks, ${gb(f.dataBytesChecked)} of data (${gb(f.storedBytesRead)} read)`);
     } else if (f.status === 'damaged') {
-      const where = f.damage?.internalFile !== undefined ? ` (internal file "${f.damage.internalFile}", offset ${f.damage.internalOffset})` : '';
-      const text = f.damage ? `${f.damage.what}${where}: ${f.damage.reason}` : (f.message ?? 'damaged');
+      const text = f.damage ? `${f.damage.what}: ${f.damage.reason}` : (f.message ?? 'damaged');
       lines.push(`${f.server}: ${f.file} DAMAGED: ${text}`);
       problems.push(`${f.server}: the full backup ${f.file} is damaged: ${text}; run an active full backup and keep this file for analysis`);
     } else if (f.status === 'missing') {

@@ -290,6 +290,37 @@ describe('vbk reader: files that are not backups it can read', () => {
   });
 });
 
+describe('vbk reader: tables with nothing stored', () => {
+  it('reads a table without stored blocks as zeros, and a file claiming petabytes of them ends quickly in exit 2', async () => {
+    // The v13 disk's only block table (page 14 of bank 0): no descriptors, 0 blocks, 1 MiB blocks.
+    const sparse = editPage(await vbkBytes('v13'), 0, 14, (p) => {
+      p.writeInt32LE(-1, 0);
+      p.writeInt32LE(-1, 4);
+      p.writeBigInt64LE(0x100000n, 8);
+      p.writeBigInt64LE(0n, 16);
+    });
+    const p = join(dir, 'sparse.vbk');
+    await writeFile(p, sparse);
+    const report = await verifyBackup(p);
+    assert.equal(report.ok, true);
+    assert.equal(report.sparseBlocks, 4);
+    const out = join(dir, 'sparse.raw');
+    await extractFile(p, VBK_FIXTURES.v13.disk.name, out);
+    const bytes = await readFile(out);
+    assert.equal(bytes.length, VBK_FIXTURES.v13.disk.size);
+    assert.ok(bytes.every((b) => b === 0));
+    // Now the disk claims 2^50 bytes in 2^30 blocks: the tables run out long before, in a clear error.
+    const huge = editPage(sparse, 0, 6, (pg) => {
+      pg.writeBigInt64LE(1n << 30n, 0xc0 + 0xa0);
+      pg.writeBigInt64LE(1n << 50n, 0xc0 + 0xa8);
+    });
+    await writeFile(p, huge);
+    const started = Date.now();
+    await assert.rejects(verifyBackup(p), (e: unknown) => e instanceof VbkFormatError && /add up|impossible|more pages|ends after/.test(e.message));
+    assert.ok(Date.now() - started < 10_000);
+  });
+});
+
 describe('vbk reader: decoders', () => {
   it('LZ4 blocks: decodes overlapping matches, refuses bad offsets and overruns', () => {
     // "abc" then a match of offset 3, length 9 (token 0x35: 3 literals, match length 5+4), then 1 literal.

@@ -67,6 +67,7 @@ export async function readRange(reader: VbkReader, entry: TreeEntry, offset: num
   for await (const ref of reader.blocks(entry)) {
     if (ref.offset + ref.size <= offset) continue;
     if (ref.offset >= offset + out.length) break;
+    if (!ref.fib) continue; // zeros, and `out` starts as zeros
     const block = await reader.readBlock(entry, ref);
     const from = Math.max(offset, ref.offset);
     const to = Math.min(offset + out.length, ref.offset + ref.size);

@@ -14,6 +14,7 @@ import { type MetaVector, VbkStore } from './store.js';
 import { parseProperties, type Property } from './properties.js';
 
 const MAX_DEPTH = 32;
+const ZEROS = Buffer.alloc(16 * 1024 * 1024);
 /** Largest block we accept (Veeam's largest block size setting is 8 MiB). */
 const MAX_BLOCK = 16 * 1024 * 1024;
 
@@ -28,7 +29,10 @@ export interface TreeEntry {
 }
 
 export interface BlockRef {
+  /** Index of the (first) block in the file. */
   readonly index: number;
+  /** Blocks this reference covers: 1, or a whole table of zero blocks that has nothing stored. */
+  readonly count: number;
   /** Where the block starts in the internal file. */
   readonly offset: number;
   readonly size: number;
@@ -150,12 +154,13 @@ export class VbkReader {
       const { page, at } = await tables.locate(t);
       const table: MetaTable = parseMetaTable(page, at);
       if (table.blockCount === 0 && isNullRef(table.blocks)) {
-        // A table with nothing stored: its blocks are all zeros.
-        for (let i = 0; i < BLOCKS_PER_TABLE && offset < size; i++) {
-          const n = Math.min(std, size - offset);
-          yield { index: index++, offset, size: n };
-          offset += n;
-        }
+        // A table with nothing stored: its blocks are all zeros (one reference for the run, so that a file that
+        // claims a huge size of zeros costs no time to walk).
+        const n = Math.min(BLOCKS_PER_TABLE * std, size - offset);
+        const count = Math.ceil(n / std);
+        yield { index, count, offset, size: n };
+        index += count;
+        offset += n;
         continue;
       }
       if (table.blockCount <= 0 || table.blockCount > BLOCKS_PER_TABLE) throw this.store.format(`${what}: table ${t} holds ${table.blockCount} blocks`);
@@ -167,7 +172,7 @@ export class VbkReader {
           throw this.store.format(`${what}: block ${index} of ${fib.size} bytes at offset ${offset} does not fit a file of ${size} bytes`);
         }
         if (!isZero(fib.keyset)) throw new VbkFormatError(this.path, `"${entry.path}" is encrypted`, ENCRYPTED_HINT);
-        yield { index: index++, offset, size: fib.size, fib };
+        yield { index: index++, count: 1, offset, size: fib.size, fib };
         offset += fib.size;
       }
     }
@@ -191,10 +196,10 @@ export class VbkReader {
     const where = { internalFile: entry.path, blockIndex: ref.index, internalOffset: ref.offset };
     const what = `block ${ref.index} of "${entry.path}" (offset ${ref.offset})`;
     const fib = ref.fib;
-    if (!fib) return { ...ref, data: Buffer.alloc(ref.size), storedBytes: 0 };
+    if (!fib) return { ...ref, data: this.zeros(ref.size), storedBytes: 0 };
     if (fib.type === FibBlockType.Sparse) {
       if (fib.digest.toString('hex') !== this.zeroDigest(fib.size)) throw this.store.damage({ ...where, what, reason: 'a zero block whose digest is not that of zeros' });
-      return { ...ref, data: Buffer.alloc(ref.size), storedBytes: 0 };
+      return { ...ref, data: this.zeros(ref.size), storedBytes: 0 };
     }
     if (fib.type !== FibBlockType.Normal) throw this.store.format(`${what}: unknown block kind ${fib.type}`);
     const stored = await this.storedBlock(fib.id, what);
@@ -223,7 +228,20 @@ export class VbkReader {
 
   /** The internal file's bytes, block by block, each checked (each chunk valid until the next is asked for). */
   async *content(entry: TreeEntry): AsyncGenerator<Buffer> {
-    for await (const ref of this.blocks(entry)) yield (await this.readBlock(entry, ref)).data;
+    for await (const ref of this.blocks(entry)) {
+      if (ref.fib) {
+        yield (await this.readBlock(entry, ref)).data;
+        continue;
+      }
+      const step = this.store.header.blockSize;
+      for (let done = 0; done < ref.size; done += step) yield this.zeros(Math.min(step, ref.size - done));
+    }
+  }
+
+  /** Zeros, from one shared buffer when small enough (never written to). */
+  private zeros(size: number): Buffer {
+    if (size <= ZEROS.length) return ZEROS.subarray(0, size);
+    return Buffer.alloc(size);
   }
 
   /** Internal files only (not folders), with their tree entries. */

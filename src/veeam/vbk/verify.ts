@@ -126,7 +126,18 @@ async function run(reader: VbkReader, options: VerifyOptions): Promise<VerifyRep
     for (const entry of await reader.files()) {
       internalFiles++;
       for await (const ref of reader.blocks(entry)) {
-        if (!ref.fib || ref.fib.type === FibBlockType.Sparse) {
+        if (!ref.fib) {
+          sparseBlocks += ref.count;
+          continue;
+        }
+        if (ref.fib.type === FibBlockType.Sparse) {
+          // Check the recorded digest is that of zeros: cheap, and a damaged record is found.
+          try {
+            await reader.readBlock(entry, ref);
+          } catch (e) {
+            if (!(e instanceof VbkDamageError)) throw e;
+            note(e.damage);
+          }
           sparseBlocks++;
           continue;
         }
