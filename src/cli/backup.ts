@@ -47,6 +47,7 @@ export function registerBackup(program: Command): void {
         for (const p of item.properties) {
           say(`${indent}  ${dim(`${p.name} = ${p.type === 'binary' ? `${p.bytes} bytes ${String(p.value).slice(0, 64)}${String(p.value).length > 64 ? '…' : ''}` : String(p.value)}`)}`);
         }
+        if (item.diskError) say(`${indent}  ${red('disk not readable:')} ${item.diskError} (run "lifeboat backup verify" for the whole file)`);
         if (item.disk) {
           const d = item.disk;
           if (d.volume) say(`${indent}  volume: ${volumeText(d.volume)}`);

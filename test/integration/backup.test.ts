@@ -128,6 +128,15 @@ describe('lifeboat backup', () => {
       { ...report.damage[0]!, reason: undefined, what: undefined, file: undefined },
       { internalFile: `${V9.folder}/DEV__dev_nvme1n1`, blockIndex: 3, internalOffset: 3145728, fileOffset: 0x1e21000, reason: undefined, what: undefined, file: undefined },
     );
+    const listed = await lifeboat(['backup', 'ls', damaged]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stderr, /DEV__dev_nvme1n1 {2}4\.0 MiB/);
+    const v13Bad = Buffer.from(await vbkBytes('v13'));
+    v13Bad.fill(0x5a, 0x189400 + 100, 0x189400 + 116); // the v13 disk's first block: its partition table
+    await writeFile(join(dir, 'bad13.vbk'), v13Bad);
+    const listed13 = await lifeboat(['backup', 'ls', join(dir, 'bad13.vbk')]);
+    assert.equal(listed13.code, 0, listed13.stderr);
+    assert.match(listed13.stderr, /disk not readable: .*run "lifeboat backup verify"/);
     const out = join(dir, 'never.raw');
     const ex = await lifeboat(['backup', 'extract', damaged, 'DEV__dev_nvme1n1', '--out', out]);
     assert.equal(ex.code, 1);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { AtomicFile } from '../../util/atomic-file.js';
 import { InputError } from '../../errors.js';
 import { describeDisk, type DiskInfo } from './disk-info.js';
+import { VbkDamageError } from './errors.js';
 import { ItemType } from './layout.js';
 import type { Property } from './properties.js';
 import { type TreeEntry, VbkReader } from './reader.js';
@@ -23,6 +24,8 @@ export interface ListedItem {
   readonly blocks?: number;
   readonly properties: Property[];
   readonly disk?: DiskInfo;
+  /** The disk's first sectors could not be read (damaged blocks): why. */
+  readonly diskError?: string;
 }
 
 export interface Listing {
@@ -41,15 +44,23 @@ export async function listBackup(path: string, options: { disks?: boolean } = {}
     for (const e of await reader.tree()) {
       const isFile = e.item.type === ItemType.InternalFile;
       let disk: DiskInfo | undefined;
+      let diskError: string | undefined;
       if (isFile && options.disks !== false && (e.item.size ?? 0) >= MIN_DISK) {
-        const d = await describeDisk(reader, e);
-        if (d.partitionTable !== 'none' || d.volume) disk = d;
+        try {
+          const d = await describeDisk(reader, e);
+          if (d.partitionTable !== 'none' || d.volume) disk = d;
+        } catch (err) {
+          // A listing still lists a damaged backup; "backup verify" says what is damaged.
+          if (!(err instanceof VbkDamageError)) throw err;
+          diskError = err.damage.reason;
+        }
       }
       items.push({
         path: e.path, kind: KIND[e.item.type] ?? `kind ${e.item.type}`, depth: e.depth,
         ...(e.item.type !== ItemType.Folder ? { size: e.item.size, blocks: e.item.blockCount } : {}),
         properties: await reader.properties(e.item),
         ...(disk ? { disk } : {}),
+        ...(diskError ? { diskError } : {}),
       });
     }
     const s = reader.store;
