@@ -290,6 +290,21 @@ describe('vbk reader: files that are not backups it can read', () => {
   });
 });
 
+describe('vbk reader: the mirror slot', () => {
+  it('reads through a damaged bank of the newest slot from the mirror copy, and verify still reports the damage', async () => {
+    const b = Buffer.from(await vbkBytes('v13'));
+    const bank0 = banksOf(b).find((x) => x.slot === 0 && x.index === 0)!;
+    b[bank0.offset + PAGE + 6 * PAGE + 0x10] ^= 0xff; // slot 0's copy of the page holding the file records
+    const p = join(dir, 'mirror.vbk');
+    await writeFile(p, b);
+    const report = await verifyBackup(p);
+    assert.equal(report.ok, false);
+    assert.match(report.damage[0]!.what, /metadata bank 0 \(slot 0/);
+    assert.equal(report.blocksChecked, report.blocksTotal, 'the blocks were still all checked, through the mirror');
+    assert.equal((await contents(p)).get(`${VBK_FIXTURES.v13.folder}/${VBK_FIXTURES.v13.disk.name}`), VBK_FIXTURES.v13.disk.sha256);
+  });
+});
+
 describe('vbk reader: tables with nothing stored', () => {
   it('reads a table without stored blocks as zeros, and a file claiming petabytes of them ends quickly in exit 2', async () => {
     // The v13 disk's only block table (page 14 of bank 0): no descriptors, 0 blocks, 1 MiB blocks.
