@@ -46,6 +46,19 @@ async function contents(path: string): Promise<Map<string, string>> {
   }
 }
 
+/** The v13 disk's bytes, read through the reader. */
+async function readRangeOf(path: string): Promise<Buffer> {
+  const reader = await VbkReader.open(path);
+  try {
+    const entry = (await reader.files()).find((e) => e.item.name === VBK_FIXTURES.v13.disk.name)!;
+    const parts: Buffer[] = [];
+    for await (const c of reader.content(entry)) parts.push(Buffer.from(c));
+    return Buffer.concat(parts);
+  } finally {
+    await reader.close();
+  }
+}
+
 async function refusedOrDamaged(path: string): Promise<'refused' | 'damaged' | 'verified'> {
   try {
     const report = await verifyBackup(path);
@@ -169,7 +182,7 @@ for (const which of ['v9', 'v13'] as const) {
 }
 
 describe('vbk reader: disks inside', () => {
-  it('finds the GPT, the NTFS volume, its size and label in the v13 disk; ext4 in the v9 one', async () => {
+  it('finds the GPT (and an MBR made from it), the NTFS volume, its size and label in the v13 disk; ext4 in the v9 one', async () => {
     const reader = await VbkReader.open(await writeVbk(dir, 'v13', 'disk13.vbk'));
     try {
       const entry = (await reader.files()).find((e) => e.item.name === VBK_FIXTURES.v13.disk.name)!;
@@ -186,6 +199,39 @@ describe('vbk reader: disks inside', () => {
     } finally {
       await reader.close();
     }
+    // The same disk with an MBR instead of the GPT: its first block stored uncompressed at the end of the file,
+    // with a partition entry (type 0x07) for the same NTFS volume, digests and checksums made right.
+    const base = await vbkBytes('v13');
+    const first = (await readRangeOf(await writeVbk(dir, 'v13', 'mbr-src.vbk'))).subarray(0, 1 << 20);
+    const block = Buffer.from(first);
+    block.fill(0, 446, 510);
+    block.fill(0, 512, 1024); // no GPT header
+    block[446] = 0x80;
+    block[446 + 4] = 0x07;
+    block.writeUInt32LE(128, 446 + 8);
+    block.writeUInt32LE(6144, 446 + 12);
+    const md5 = createHash('md5').update(block).digest();
+    const end = base.length;
+    let mbr = Buffer.concat([base, block]);
+    for (const so of [0x1000, 0x81000]) mbr.writeBigUInt64LE(BigInt(mbr.length), so + 0x10);
+    mbr = editPage(mbr, 0, 8, (pg) => {
+      const at = 1 * 60; // the disk's first block is stored block 1
+      pg.writeBigUInt64LE(BigInt(end), at + 5);
+      pg.writeUInt32LE(1 << 20, at + 0xd);
+      md5.copy(pg, at + 0x12);
+      pg[at + 0x22] = 0xff;
+      pg.writeUInt32LE(1 << 20, at + 0x24);
+    });
+    mbr = editPage(mbr, 0, 16, (pg) => md5.copy(pg, 5));
+    const mbrPath = join(dir, 'mbr.vbk');
+    await writeFile(mbrPath, mbr);
+    assert.equal((await verifyBackup(mbrPath)).ok, true);
+    const listed = await listBackup(mbrPath);
+    const disk = listed.items.find((i) => i.path.endsWith(VBK_FIXTURES.v13.disk.name))!.disk!;
+    assert.equal(disk.partitionTable, 'MBR');
+    assert.deepEqual(disk.partitions.map((x) => [x.index, x.offset, x.size, x.type, x.typeName, x.volume?.fileSystem, x.volume?.label]), [
+      [1, 65536, 6144 * 512, '0x07', 'NTFS/exFAT', 'NTFS', 'VerySmallDisk'],
+    ]);
     const v9 = await listBackup(await writeVbk(dir, 'v9', 'disk9.vbk'));
     assert.equal(v9.items.find((i) => i.path.endsWith('DEV__dev_nvme1n1'))?.disk?.volume?.fileSystem, 'ext2/3/4');
   });
