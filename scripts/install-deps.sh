@@ -11,6 +11,8 @@ needs=(
   7z:p7zip-full
   bsdtar:libarchive-tools
   qemu-system-x86_64:qemu-system-x86
+  qemu-img:qemu-utils
+  zstd:zstd
   /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf
   /usr/lib/grub/i386-pc/cdboot.img:grub-pc-bin
   /usr/lib/grub/x86_64-efi/normal.mod:grub-efi-amd64-bin

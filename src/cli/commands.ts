@@ -17,6 +17,7 @@ export const COMMANDS: readonly { names: readonly string[]; load: () => Promise<
   { names: ['assistant'], load: async () => (await import('./assistant.js')).registerAssistant },
   { names: ['demo'], load: async () => (await import('./demo.js')).registerDemo },
   { names: ['backup-setup'], load: async () => (await import('./backup-setup.js')).registerBackupSetup },
+  { names: ['backup'], load: async () => (await import('./backup.js')).registerBackup },
   { names: ['audit'], load: async () => (await import('./audit.js')).registerAudit },
   { names: ['plan'], load: async () => (await import('./plan.js')).registerPlan },
   { names: ['wim'], load: async () => (await import('./wim.js')).registerWim },

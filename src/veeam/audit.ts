@@ -12,6 +12,7 @@
 import { relative, sep } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { Server, Site } from '../site/index.js';
+import type { DeepAuditOptions, DeepAuditReport } from './deep-audit.js';
 import { readChains, scanShare, type DiscoverOptions, type DiscoveredChain, type DiscoveryError } from './discover.js';
 import { checkChainHealth, formatAge, type FindingCode, type HealthFinding, type Severity } from './health.js';
 import { groupServers, type BackupChain, type BackupServer, type RestorePoint } from './model.js';
@@ -134,6 +135,8 @@ export interface AuditReport {
   readonly problems: readonly string[];
   /** Lines worth reading that do not set the exit code. */
   readonly warnings: readonly string[];
+  /** With --deep: the full backup files read and checked block by block. */
+  readonly deep?: DeepAuditReport;
 }
 
 export interface AuditOptions {
@@ -141,6 +144,8 @@ export interface AuditOptions {
   /** A run that started less than this ago is not yet expected on the share. Default 30. */
   readonly graceMinutes?: number;
   readonly discover?: DiscoverOptions;
+  /** Also read the chains' full backup files block by block (src/veeam/deep-audit.ts). */
+  readonly deep?: DeepAuditOptions;
 }
 
 const HOUR = 3_600_000;
@@ -389,6 +394,10 @@ export async function auditShare(site: Site, root: string, options: AuditOptions
   }));
   const unreadable = errors.map((e) => ({ file: rel(root, e.file), message: e.message }));
 
+  const deep = options.deep
+    ? await (await import('./deep-audit.js')).deepAudit(servers.flatMap((s) => s.chains.map((c) => ({ server: s.name, vbm: c.vbm }))), scan, root, options.deep)
+    : undefined;
+
   const problems: string[] = [];
   const warnings: string[] = [];
   for (const s of servers) {
@@ -404,10 +413,11 @@ export async function auditShare(site: Site, root: string, options: AuditOptions
       `backups of ${u.name}${u.fqdn ? ` (${u.fqdn})` : ''} are on the share but site.yaml does not list that server (job ${u.jobs.map((j) => `"${j}"`).join(', ') || 'unknown'}); add it, or fix the veeamJob of the server it belongs to`,
     );
   }
+  if (deep) problems.push(...deep.problems);
   if (scan.truncated) warnings.push('the share is larger than the audit searches; some backups may not have been seen');
 
   const count = (st: ServerStatus): number => servers.filter((s) => s.status === st).length;
-  const ok = servers.every((s) => s.ok) && unreadable.length === 0;
+  const ok = servers.every((s) => s.ok) && unreadable.length === 0 && (deep?.ok ?? true);
   return {
     site: { id: site.site.id, name: site.site.name },
     share: root,
@@ -430,18 +440,20 @@ export async function auditShare(site: Site, root: string, options: AuditOptions
     unreadable,
     problems,
     warnings,
+    ...(deep ? { deep } : {}),
   };
 }
 
 /** 0 when every site server meets its RPO with a healthy chain and every .vbm could be read, else 3. */
-export function auditExitCode(report: Pick<AuditReport, 'servers' | 'unreadable'>): 0 | 3 {
-  return report.servers.every((s) => s.ok) && report.unreadable.length === 0 ? 0 : 3;
+export function auditExitCode(report: Pick<AuditReport, 'servers' | 'unreadable' | 'deep'>): 0 | 3 {
+  return report.servers.every((s) => s.ok) && report.unreadable.length === 0 && (report.deep?.ok ?? true) ? 0 : 3;
 }
 
 /** The error the CLI throws for exit code 3, naming what is wrong. */
 export function auditError(report: AuditReport): AuditProblemsFound {
   const bad = report.servers.filter((s) => !s.ok).map((s) => `${s.name} ${s.status}`);
   if (report.unreadable.length) bad.push(`${report.unreadable.length} unreadable .vbm`);
+  if (report.deep && !report.deep.ok) bad.push(`${report.deep.problems.length} damaged full backup file(s)`);
   return new AuditProblemsFound(
     `the audit found problems: ${bad.join(', ')}`,
     'Fix the backups listed above; run the audit again to confirm (exit code 0 when all is well).',
@@ -549,6 +561,7 @@ ${serverRows}
 ${details}
 ${unknown}
 ${unreadable}
+${report.deep ? `<h2>Block-level check of full backups</h2>\n<ul>${report.deep.lines.map((l) => `<li>${e(l)}</li>`).join('')}</ul>` : ''}
 </body>
 </html>
 `;

@@ -1,19 +1,78 @@
 /**
- * Test shares derived from the real Veeam metadata fixture (../shared/fixtures/veeam/, read-only): the .vbm copied into
+ * Test shares derived from the real Veeam metadata fixture (test/fixtures/veeam/, read-only): the .vbm copied into
  * a temporary share folder, the backup files it names created, and text-level edits that model what goes wrong on a
  * real share (re-dated chain, missing .vib, empty .vbk, broken link, encrypted backup, corrupted point, a synthetic
  * 8,760-point chain). The edits work on the XML text, not through the parser under test.
  */
 import { mkdir, mkdtemp, open, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REAL_VBM_PATH =
   process.env['LIFEBOAT_VEEAM_FIXTURE'] ??
-  fileURLToPath(new URL('../../../shared/fixtures/veeam/agent-6.3-physical-server.vbm', import.meta.url));
+  fileURLToPath(new URL('../fixtures/veeam/agent-6.3-physical-server.vbm', import.meta.url));
 
 /** The newest point of the real fixture (Point@CreationTimeUtc of Num 274). */
+/** The folder of the real Veeam fixtures and their note (SOURCE.md: where they come from, what they hold). */
+export const VEEAM_FIXTURE_DIR = fileURLToPath(new URL('../fixtures/veeam/', import.meta.url));
+
+export interface VbkFixture {
+  readonly gz: string;
+  readonly version: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly folder: string;
+  /** Every item in the folder, in Veeam's order. */
+  readonly items: readonly string[];
+  /** The disk (or volume) image inside, with its size and content hash from SOURCE.md. */
+  readonly disk: { readonly name: string; readonly size: number; readonly sha256: string; readonly properties: readonly { name: string; bytes: number }[] };
+}
+
+/** The two real backup files (facts from SOURCE.md). */
+export const VBK_FIXTURES: Record<'v9' | 'v13', VbkFixture> = {
+  v9: {
+    gz: join(VEEAM_FIXTURE_DIR, 'veeam-v9-linux-agent.vbk.gz'),
+    version: 9,
+    bytes: 31_604_736,
+    sha256: '6f664e5ab3a9d70c9976b3c88662d134c4df487e8abee91a2e4e63059ed9b173',
+    folder: '6745a759-2205-4cd2-b172-8ec8f7e60ef8 (78a5467d-87f5-8540-9a84-7569ae2849ad_2d1bb20f-49c1-485d-a689-696693713a5a)',
+    items: ['DEV__dev_nvme1n1', 'summary.xml'],
+    disk: { name: 'DEV__dev_nvme1n1', size: 0x400000, sha256: '337350cac29d2ed34c23ce9fc675950badf85fd2b694791abe6999d36f0dc1b3', properties: [] },
+  },
+  v13: {
+    gz: join(VEEAM_FIXTURE_DIR, 'veeam-v13.vbk.gz'),
+    version: 13,
+    bytes: 2_112_512,
+    sha256: 'c602c5d09385c8794fb0e7139bfb33baca4ae27727d04fb4579e9a0a7e22c581',
+    folder: '6745a759-2205-4cd2-b172-8ec8f7e60ef8 (3c834d56-37ac-8bd3-b946-30113c55c4b5)',
+    items: ['digest_47d9f323-442b-433d-bd4f-1ecb3fa97351', '8b14f74c-360d-4d7a-98f7-7f4c5e737eb7', 'GuestMembers.xml', 'BackupComponents.xml', 'summary.xml'],
+    disk: {
+      name: '8b14f74c-360d-4d7a-98f7-7f4c5e737eb7', size: 0x314200, sha256: 'e9ed281cf9c2fe1745e4eb9c926c1a64bd47569c48be511c5fdf6fd5793e5a77',
+      properties: [{ name: 'DefinedBlocksMask', bytes: 35 }],
+    },
+  },
+};
+
+const unpacked = new Map<string, Buffer>();
+/** The fixture's bytes, unpacked (cached per process). */
+export async function vbkBytes(which: 'v9' | 'v13'): Promise<Buffer> {
+  let b = unpacked.get(which);
+  if (!b) {
+    b = gunzipSync(await readFile(VBK_FIXTURES[which].gz));
+    unpacked.set(which, b);
+  }
+  return b;
+}
+
+/** Writes the unpacked fixture (or `bytes`) to `dir` and returns its path. */
+export async function writeVbk(dir: string, which: 'v9' | 'v13', name = `${which}.vbk`, bytes?: Buffer): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, bytes ?? (await vbkBytes(which)));
+  return path;
+}
+
 export const REAL_NEWEST_UTC = new Date('2025-07-26T22:04:57Z');
 export const REAL_FULL_FILE = 'Kerserv - 2025-07-13T000458.vbk';
 
