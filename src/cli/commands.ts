@@ -1,7 +1,7 @@
 /**
  * Every command and the file that registers it, in the order `--help` lists them. main.ts loads only the file of
  * the command being run, so start-up stays near bare Node's and each command loads only what it uses. A new
- * command file needs one line here (test/unit/cli-commands.test.ts fails when a registered name is missing).
+ * command file needs one line here (test/unit/cli-startup.test.ts fails when a registered name is missing).
  */
 import type { Command } from 'commander';
 
