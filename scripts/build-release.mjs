@@ -4,7 +4,8 @@
 //   1. build/assistant.exe is brought up to date (scripts/build-assistant.mjs; it carries it as an asset);
 //   2. esbuild bundles src/cli/main.ts -> build/release/lifeboat.cjs (CJS, node22, minified, version fixed);
 //   3. the files the CLI ships with become SEA assets, listed in the asset resources.json that src/resources.ts reads:
-//      templates/, manuals/, winpe-overlay/, examples/site.yaml and drivers/ (for `demo`), and build/assistant.exe gzip-compressed;
+//      templates/, manuals/, winpe-overlay/, examples/site.yaml and drivers/ (for `demo`), the training scenarios, and
+//      build/assistant.exe gzip-compressed;
 //   4. one SEA blob (made by the Linux node of the target's exact version, in a private work folder under
 //      build/release) is injected into a copy of each pinned runtime (scripts/lib/sea.mjs: node.exe unsigned first
 //      with osslsigncode, then postject).
@@ -51,7 +52,7 @@ const ENTRY = 'src/cli/main.ts';
 /** The one module that may mention import.meta (it does not use it inside the exe). */
 const IMPORT_META_ALLOWED = ['src/resources.ts'];
 /** Shipped files, relative to the repository; folders are taken whole. */
-const RESOURCES = ['templates', 'manuals', 'winpe-overlay', 'examples/site.yaml', 'examples/drivers', 'build/assistant.exe'];
+const RESOURCES = ['templates', 'manuals', 'winpe-overlay', 'examples/site.yaml', 'examples/drivers', 'examples/scenarios', 'build/assistant.exe'];
 /** Resources stored gzip-compressed (node.exe inside compresses 87 MB -> 33 MB; the rest is a few kB). */
 const GZIP = new Set(['build/assistant.exe']);
 

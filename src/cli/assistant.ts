@@ -1,11 +1,11 @@
 /** `lifeboat assistant --simulate SCENARIO`: the restore assistant on a training scenario, on any machine. */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runAssistant } from '../assistant/run.js';
 import { ConsoleUi } from '../assistant/ui.js';
 import { InputError } from '../errors.js';
+import { resourcePath } from '../resources.js';
 import { SimulatedPlatform } from '../platform/simulated/simulated-platform.js';
 
 export function registerAssistant(program: Command): void {
@@ -45,6 +45,6 @@ export function registerAssistant(program: Command): void {
 /** A scenario as given: a folder, or a bare name from the help's list (a folder of examples/scenarios/). */
 async function scenarioFolder(given: string): Promise<string> {
   if (/[\\/]/.test(given) || (await stat(resolve(given, 'scenario.json')).catch(() => undefined))) return given;
-  const bundled = fileURLToPath(new URL(`../../examples/scenarios/${given}`, import.meta.url));
+  const bundled = resourcePath(`examples/scenarios/${given}`);
   return (await stat(resolve(bundled, 'scenario.json')).catch(() => undefined)) ? bundled : given;
 }
