@@ -16,6 +16,7 @@ import { sealTheVault } from './stages/seal-vault.js';
 import { writeIso } from './stages/write-iso.js';
 import { writeReport } from './stages/write-report.js';
 import { writeUsb } from './stages/write-usb.js';
+import { stopHook } from './stop-hook.js';
 
 export type { BuildOptions, BuildReport, BuildSecrets, OutputInfo } from './build-types.js';
 
@@ -27,7 +28,10 @@ export async function buildMedia(o: BuildOptions, stages: readonly BuildStage[] 
   const ctx: BuildContext = { options: o, now: o.date ?? new Date(), warnings: [], say: o.onStage ?? (() => undefined) };
   let committed = false;
   try {
-    for (const stage of stages) await stage.run(ctx);
+    for (const stage of stages) {
+      await stopHook(`stage:${stage.id}`);
+      await stage.run(ctx);
+    }
     committed = true;
     return { report: need(ctx.report, 'the report'), files: need(ctx.files, 'the committed files') };
   } finally {

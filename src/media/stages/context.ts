@@ -8,7 +8,7 @@ import type { WimBackend } from '../../wim/backend.js';
 import type { BaseCheck } from '../base-check.js';
 import type { BuildOptions, BuildReport, BuildSecrets } from '../build-types.js';
 import type { OverlayFile } from '../overlay.js';
-import type { Staging } from '../staging.js';
+import type { OutputSet } from '../output-set.js';
 
 export interface BuildContext {
   readonly options: BuildOptions;
@@ -22,7 +22,7 @@ export interface BuildContext {
   drivers?: { files: OverlayFile[]; counts: { kind: string; files: number }[] };
   /** assistant.exe and start.cmd. */
   programs?: OverlayFile[];
-  output?: Staging;
+  output?: OutputSet;
   image?: IsoImage;
   backend?: WimBackend;
   base?: BaseCheck;
