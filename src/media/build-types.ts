@@ -22,6 +22,8 @@ export interface BuildOptions {
   wimTool?: string;
   noPromptBoot?: boolean;
   force?: boolean;
+  /** Take driver folders that lie outside the site file's folder (refused by default). */
+  driversOutsideSite?: boolean;
   date?: Date;
   onStage?: (stage: string) => void;
   onProgress?: (done: number, total: number) => void;
