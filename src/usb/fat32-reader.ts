@@ -608,24 +608,23 @@ async function checkConsistency(reader: VolumeReader, root: FatEntry, max: numbe
       }
     }
   }
+  const fatBytes = (vol.maxCluster + 1) * 4;
+  const first = fatBytes <= WHOLE_FAT_MAX_BYTES ? await reader.read(vol.fatOffsets[0]!, fatBytes, 'the first FAT') : undefined;
+  const value = async (c: number) => (first && vol.fatOffsets[0] === vol.fatOffset ? first.readUInt32LE(c * 4) & 0x0fffffff : reader.next(c));
   let lost = 0;
   let firstLost = 0;
   for (let c = 2; c <= vol.maxCluster; c++) {
     if (owner[c] !== 0) continue;
-    const v = await reader.next(c);
-    if (v !== FAT_FREE && v !== FAT_BAD) {
-      if (lost++ === 0) firstLost = c;
-    }
+    const v = await value(c);
+    if (v !== FAT_FREE && v !== FAT_BAD && lost++ === 0) firstLost = c;
   }
   if (lost > 0) add(`${lost} cluster(s) are allocated but belong to no file (lost chains), the first at cluster ${firstLost}`);
-  if (vol.fatOffsets.length > 1 && vol.fatBytes <= WHOLE_FAT_MAX_BYTES) {
-    const used = Math.min(vol.fatBytes, (vol.maxCluster + 1) * 4);
-    const first = await reader.read(vol.fatOffsets[0]!, used, 'the first FAT');
+  if (first) {
     for (let k = 1; k < vol.fatOffsets.length; k++) {
-      const copy = await reader.read(vol.fatOffsets[k]!, used, `FAT copy ${k + 1}`);
+      const copy = await reader.read(vol.fatOffsets[k]!, fatBytes, `FAT copy ${k + 1}`);
       if (!copy.equals(first)) {
         let at = 0;
-        while (at < used && copy[at] === first[at]) at++;
+        while (at < fatBytes && copy[at] === first[at]) at++;
         add(`FAT copy ${k + 1} differs from the first at cluster ${Math.floor(at / 4)}`);
       }
     }
