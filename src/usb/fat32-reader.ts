@@ -610,12 +610,12 @@ async function checkConsistency(reader: VolumeReader, root: FatEntry, max: numbe
   }
   const fatBytes = (vol.maxCluster + 1) * 4;
   const first = fatBytes <= WHOLE_FAT_MAX_BYTES ? await reader.read(vol.fatOffsets[0]!, fatBytes, 'the first FAT') : undefined;
-  const value = async (c: number) => (first && vol.fatOffsets[0] === vol.fatOffset ? first.readUInt32LE(c * 4) & 0x0fffffff : reader.next(c));
+  const inMemory = first && vol.fatOffsets[0] === vol.fatOffset ? first : undefined;
   let lost = 0;
   let firstLost = 0;
   for (let c = 2; c <= vol.maxCluster; c++) {
     if (owner[c] !== 0) continue;
-    const v = await value(c);
+    const v = inMemory ? inMemory.readUInt32LE(c * 4) & 0x0fffffff : await reader.next(c);
     if (v !== FAT_FREE && v !== FAT_BAD && lost++ === 0) firstLost = c;
   }
   if (lost > 0) add(`${lost} cluster(s) are allocated but belong to no file (lost chains), the first at cluster ${firstLost}`);

@@ -125,7 +125,10 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
       return outList;
     };
     const isoList = (await list(fromIso)).sort();
-    for (const f of isoList) assert.equal(await sha256File(join(fromUsb, f)), await sha256File(join(fromIso, f)), f);
+    // Each medium carries its own media manifest (lifeboat/MEDIA.sha256); every other file is the same.
+    for (const f of isoList.filter((f) => f !== 'lifeboat/MEDIA.sha256')) assert.equal(await sha256File(join(fromUsb, f)), await sha256File(join(fromIso, f)), f);
+    assert.match(await readFile(join(fromUsb, 'lifeboat/MEDIA.sha256'), 'utf8'), /^# lifeboat media manifest 1 usb\n/);
+    assert.match(await readFile(join(fromIso, 'lifeboat/MEDIA.sha256'), 'utf8'), /^# lifeboat media manifest 1 iso\n/);
     const extra = (await list(fromUsb)).filter((f) => !isoList.includes(f)).sort();
     assert.deepEqual(extra, ['syslinux/chain.c32', 'syslinux/ldlinux.c32', 'syslinux/ldlinux.sys', 'syslinux/libcom32.c32', 'syslinux/libutil.c32', 'syslinux/syslinux.cfg']);
   });
