@@ -32,8 +32,7 @@ export async function classifyOutDir(outDir: string, followed = false): Promise<
   }
   if (st.isSymbolicLink()) {
     const target = await readlink(outDir);
-    const store = `.${basename(outDir)}.lifeboat`;
-    if (target.startsWith(`${store}/`) || target.startsWith(`${store}\\`)) return { kind: 'managed', target };
+    if (isSetLink(outDir, target)) return { kind: 'managed', target };
     if (followed) return { kind: 'foreign', problem: 'it is a link to a link' };
     const real = await realpath(outDir).catch(() => undefined);
     if (!real) throw new InputError(`--out "${outDir}" is a link to "${target}", which does not exist`, 'Create the folder it points to, remove the link, or give another folder.');
@@ -49,6 +48,12 @@ export async function classifyOutDir(outDir: string, followed = false): Promise<
   if (other.length === 0) return { kind: 'legacy' };
   const shown = other.slice(0, 3).map((n) => `"${n}"`).join(', ') + (other.length > 3 ? ` and ${other.length - 3} more` : '');
   return { kind: 'foreign', problem: `it holds files that are not from a Lifeboat build (${shown}), and a build replaces the whole folder` };
+}
+
+/** True when `target` (what the link `outDir` holds) is a set in `outDir`'s store. */
+export function isSetLink(outDir: string, target: string): boolean {
+  const abs = resolve(dirname(outDir), target.replace(/^\\\\\?\\/, ''));
+  return dirname(abs) === join(dirname(outDir), `.${basename(outDir)}.lifeboat`) && basename(abs).startsWith('set-');
 }
 
 /** The names an earlier build wrote into `dir`, from its build report; undefined when there is no readable report. */

@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeError } from '../util/atomic-file.js';
-import { classifyOutDir, makeFolders, type OutDirState } from './out-dir.js';
+import { classifyOutDir, isSetLink, makeFolders, type OutDirState } from './out-dir.js';
 import { stopHook } from './stop-hook.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -139,7 +139,9 @@ export class OutputSet {
   private async linkTo(setName: string): Promise<string> {
     const link = join(this.store, `link-${process.pid}`);
     await rm(link, { force: true });
-    await symlink(join(basename(this.store), setName), link);
+    // A relative link keeps the pair movable; Windows gets a junction (no privilege needed), which must be absolute.
+    if (process.platform === 'win32') await symlink(join(this.store, setName), link, 'junction');
+    else await symlink(join(basename(this.store), setName), link);
     return link;
   }
 
@@ -183,7 +185,7 @@ export class OutputSet {
   private currentSet(): string | undefined {
     try {
       const target = readlinkSyncSafe(this.outDir);
-      return target?.startsWith(`${basename(this.store)}/`) || target?.startsWith(`${basename(this.store)}\\`) ? basename(target) : undefined;
+      return target && isSetLink(this.outDir, target) ? basename(target) : undefined;
     } catch {
       return undefined;
     }
