@@ -7,7 +7,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import { IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
+import { IsoFormatError, IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
 import { parseVault } from '../secrets/index.js';
 import { FatImage } from '../usb/fat32-reader.js';
 import { MANIFEST_PATH, parseManifest, sha256Of } from '../util/manifest.js';
@@ -97,7 +97,8 @@ export async function verifyMedia(file: string): Promise<VerifyReport> {
   try {
     files = kind === 'iso' ? await openIso(file, add) : await openUsb(file, add);
   } catch (e) {
-    if (!(e instanceof InputError)) throw e;
+    // The ISO library's format errors and the FAT reader's input errors: damage that keeps the medium from being read.
+    if (!(e instanceof InputError || e instanceof IsoFormatError)) throw e;
     add('readable', false, `${e.message} Rewrite the media (or replace the stick).`);
     return { file, kind, ok: false, checks };
   }
@@ -150,7 +151,7 @@ export async function verifyWrittenStick(device: string): Promise<VerifyReport> 
   try {
     return await verifyMedia(device);
   } catch (e) {
-    if (!(e instanceof InputError)) throw e;
+    if (!(e instanceof InputError || e instanceof IsoFormatError)) throw e;
     return { file: device, kind: 'usb', ok: false, checks: [{ name: 'readable', ok: false, detail: e.message }] };
   }
 }
