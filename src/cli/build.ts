@@ -22,6 +22,7 @@ export interface BuildCliOptions {
   autostart: boolean;
   promptBoot: boolean;
   force?: boolean;
+  driversOutsideSite?: boolean;
   generateCode?: boolean;
   passwordFile?: string;
   unlockFile?: string;
@@ -46,6 +47,7 @@ export function registerBuild(program: Command): void {
     .option('--unlock-file <file>', `unlock passphrase from a file (else ${ENV_UNLOCK}, else a prompt)`)
     .option('--backup-password-file <file>', 'Veeam backup encryption password to carry in the vault (optional)')
     .option('--force', 'accept generic Windows PE media that does not start Veeam Recovery')
+    .option('--drivers-outside-site', "take driver folders that lie outside site.yaml's folder (refused by default)")
     .option('--date <when>', 'fixed build date (reproducible file dates)')
     .option('--json', 'print the build report as JSON on stdout')
     .description('build the site\'s recovery media: <site>.iso, <site>-usb.img, checksums and a build report')
@@ -71,6 +73,7 @@ export function registerBuild(program: Command): void {
         ...(opts.wimTool === undefined ? {} : { wimTool: opts.wimTool }),
         noPromptBoot: !opts.promptBoot,
         force: opts.force,
+        driversOutsideSite: opts.driversOutsideSite,
         date: parseDate(opts.date),
         secrets: async (site) => {
           const secrets = await askSecrets(site, opts);

@@ -33,11 +33,13 @@ export function registerDemo(program: Command): void {
     ].join('\n'))
     .action(async (opts: { out: string }) => {
       const out = resolve(opts.out);
-      await mkdir(out, { recursive: true });
-      const base = join(out, 'veeam-recovery-standin.iso');
+      // The stand-in base lives beside the output folder: a build replaces the output folder's whole content.
+      const baseDir = `${out}-base`;
+      await mkdir(baseDir, { recursive: true });
+      const base = join(baseDir, 'veeam-recovery-standin.iso');
       if (!(await stat(base).catch(() => undefined))) {
         say(`${bold('•')} generating a stand-in Veeam recovery ISO (Windows PE layout, real boot.wim) at ${base}`);
-        const work = join(out, '.standin-work');
+        const work = join(baseDir, '.standin-work');
         await makeStandInBase(base, work);
         await rm(work, { recursive: true, force: true });
       }

@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { LifeboatError } from '../errors.js';
 import { registrationsFor } from './commands.js';
 import { asLifeboatError } from './library-errors.js';
-import { red, say } from './output.js';
+import { type ErrorCode, printJsonError, printedJson, red, say } from './output.js';
 import { VERSION } from '../version.js';
 
 /** The program with the commands `argv` needs registered (all of them by default). */
@@ -29,24 +29,38 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   return program;
 }
 
+/** True when the command line asks for --json (before any `--` that ends the options). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+const CODES: Record<LifeboatError['exitCode'], ErrorCode> = { 1: 'failed', 2: 'bad-input', 3: 'audit-problem', 130: 'interrupted' };
+
 export async function main(argv: string[]): Promise<number> {
+  const json = wantsJson(argv);
+  const jsonError = (code: ErrorCode, exitCode: number, message: string, hint?: string) => {
+    if (json && !printedJson()) printJsonError(code, exitCode, message, hint);
+    return exitCode;
+  };
   try {
     await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (thrown) {
     const e = asLifeboatError(thrown);
     if (e instanceof CommanderError) {
-      // --help and --version end here too, with code 0.
-      return e.exitCode === 0 ? 0 : 2;
+      // --help and --version end here too, with code 0; commander has already printed its message.
+      if (e.exitCode === 0) return 0;
+      return jsonError('usage', 2, e.message.replace(/^error: /, ''), 'Run the command with --help for its usage.');
     }
     if (e instanceof LifeboatError) {
       say(`${red('error:')} ${e.message}`);
       if (e.hint) say(`  ${e.hint}`);
-      return e.exitCode;
+      return jsonError(CODES[e.exitCode], e.exitCode, e.message, e.hint);
     }
     say(`${red('error:')} ${(e as Error)?.stack ?? String(e)}`);
     say('  This is a bug in Lifeboat; please report it with the command you ran.');
-    return 1;
+    return jsonError('internal', 1, (e as Error)?.message ?? String(e), 'This is a bug in Lifeboat; please report it with the command you ran.');
   }
 }
 

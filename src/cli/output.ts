@@ -19,8 +19,27 @@ export function warn(text: string): void {
   say(`${yellow('warning:')} ${text}`);
 }
 
+let jsonPrinted = false;
+
 export function printJson(value: unknown): void {
+  jsonPrinted = true;
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** True once a command has printed its JSON document (a failure after that must not print a second one). */
+export function printedJson(): boolean {
+  return jsonPrinted;
+}
+
+/** Machine-readable kinds of failure in `--json` error documents. */
+export type ErrorCode = 'usage' | 'bad-input' | 'failed' | 'audit-problem' | 'interrupted' | 'internal';
+
+/**
+ * With --json, a failure is one JSON document on stdout too (the human message still goes to stderr):
+ * `{ "ok": false, "error": { "code", "exitCode", "message", "hint" } }`.
+ */
+export function printJsonError(code: ErrorCode, exitCode: number, message: string, hint?: string): void {
+  printJson({ ok: false, error: { code, exitCode, message, ...(hint ? { hint } : {}) } });
 }
 
 export function formatBytes(bytes: number): string {

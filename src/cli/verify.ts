@@ -10,7 +10,7 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .argument('<file>', 'a built .iso or -usb.img, or a USB stick device such as /dev/sdb')
     .option('--json', 'print the result as JSON on stdout')
-    .description('check media: boot records, every MANIFEST.sha256 hash, the vault and the assistant (exit 1 when a check fails)')
+    .description('check media: boot records, every file and boot structure against the media manifest, the USB file system, the vault and the assistant (exit 1 when a check fails)')
     .addHelpText('after', '\nExamples:\n  lifeboat verify dist/muster-stb.iso\n  lifeboat verify /dev/sdb')
     .action(async (file: string, opts: { json?: boolean }) => {
       const report = await verifyMedia(file);

@@ -3,9 +3,9 @@
  * Files are described by where their bytes come from (host file or generated text); nothing large is read here.
  */
 import { createReadStream } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { InputError } from '../errors.js';
 import { type ManifestEntry, MANIFEST_PATH, renderManifest, sha256Of } from '../util/manifest.js';
 
@@ -22,20 +22,32 @@ export async function hostFile(isoPath: string, hostPath: string, what: string):
   return { isoPath, hostPath, size: s.size };
 }
 
-/** Every file of a driver folder, refusing unreadable files with the folder named (treated as hostile input). */
+/**
+ * Every file of a driver folder, refusing unreadable files with the folder named (treated as hostile input). A link
+ * inside the folder is followed only when it stays inside the folder: a link out of it (to /etc, to a home folder)
+ * would carry that file onto the media.
+ */
 export async function driverFiles(kind: string, dir: string): Promise<OverlayFile[]> {
   const out: OverlayFile[] = [];
+  const hint = `Check drivers.${kind} in site.yaml and the folder's permissions.`;
+  let root: string;
+  try {
+    root = await realpath(dir);
+  } catch (e) {
+    throw new InputError(`cannot read the ${kind} driver folder "${dir}": ${(e as NodeJS.ErrnoException).code ?? e}`, hint);
+  }
   const visit = async (folder: string, depth: number): Promise<void> => {
     if (depth > 16) throw new InputError(`driver folder "${dir}" nests deeper than 16 levels`);
     let names: string[];
     try {
       names = await readdir(folder);
     } catch (e) {
-      throw new InputError(`cannot read the ${kind} driver folder "${folder}": ${(e as NodeJS.ErrnoException).code ?? e}`, `Check drivers.${kind} in site.yaml and the folder's permissions.`);
+      throw new InputError(`cannot read the ${kind} driver folder "${folder}": ${(e as NodeJS.ErrnoException).code ?? e}`, hint);
     }
     for (const name of names.sort()) {
       const path = join(folder, name);
-      const s = await stat(path);
+      const s = await entryStat(path, root, kind);
+      if (!s) continue;
       if (s.isDirectory()) await visit(path, depth + 1);
       else if (s.isFile()) {
         await access(path, constants.R_OK).catch(() => {
@@ -51,6 +63,31 @@ export async function driverFiles(kind: string, dir: string): Promise<OverlayFil
     throw new InputError(`the ${kind} driver folder "${dir}" holds no .inf file`, 'Point it at unpacked INF driver packages (not an installer .exe or .msi).');
   }
   return out;
+}
+
+/** What a driver folder entry is, after checking a link stays inside the folder; undefined for sockets and such. */
+async function entryStat(path: string, root: string, kind: string): Promise<import('node:fs').Stats | undefined> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    throw new InputError(`cannot read "${path}" in the ${kind} driver folder: ${(e as NodeJS.ErrnoException).code ?? e}`, `Check drivers.${kind} in site.yaml.`);
+  }
+  if (!st.isSymbolicLink()) return st;
+  const target = await realpath(path).catch(() => undefined);
+  if (!target) {
+    throw new InputError(`"${path}" in the ${kind} driver folder is a link to "${await readlink(path).catch(() => '?')}", which does not exist`, 'Remove the link or put the file it should point to in place.');
+  }
+  if (!isInside(target, root)) {
+    throw new InputError(`"${path}" in the ${kind} driver folder is a link out of the folder (to "${target}"); links are followed only inside a driver folder`, 'Copy the driver files into the folder instead of linking to them.');
+  }
+  return stat(target);
+}
+
+/** True when `path` is `root` or below it (both real paths). */
+export function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 export async function sha256OfOverlay(f: OverlayFile): Promise<string> {

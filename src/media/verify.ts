@@ -1,14 +1,18 @@
 /**
  * `lifeboat verify FILE`: checks built media (an ISO, a USB image, or a written USB stick) without changing it:
- * boot records, every hash of MANIFEST.sha256, the vault's structure and the assistant's presence.
+ * boot records, the media manifest (every file and boot structure; see media-manifest.ts), the file system's
+ * consistency on a USB medium, every hash of MANIFEST.sha256, the vault's structure and the assistant's presence.
+ * Damage that keeps the image from being read at all is a failed check too, not an error.
  */
-import { open } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import { IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
+import { IsoFormatError, IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
 import { parseVault } from '../secrets/index.js';
 import { FatImage } from '../usb/fat32-reader.js';
 import { MANIFEST_PATH, parseManifest, sha256Of } from '../util/manifest.js';
 import { SITE_JSON_FORMAT } from '../site/site-json.js';
+import { MEDIA_MANIFEST_PATH, compareEntries, isoEntries, parseMediaManifest, usbEntries } from './media-manifest.js';
 
 export interface Check {
   name: string;
@@ -42,6 +46,14 @@ async function readSmall(files: MediaFiles, path: string): Promise<Buffer> {
 }
 
 async function detectKind(file: string): Promise<'iso' | 'usb'> {
+  const st = await stat(file).catch(() => undefined);
+  if (st?.isDirectory()) {
+    const media = (await readdir(file).catch(() => [] as string[])).filter((n) => /\.iso$|-usb\.img$/i.test(n)).sort();
+    throw new InputError(
+      `"${file}" is a folder; verify checks one medium at a time`,
+      media.length ? `Give one of the media in it: ${media.map((n) => join(file, n)).join(', ')}.` : 'Give the path of a built .iso or -usb.img, or a USB stick device.',
+    );
+  }
   let fh;
   try {
     fh = await open(file, 'r');
@@ -82,19 +94,13 @@ export async function verifyMedia(file: string): Promise<VerifyReport> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   let files: MediaFiles;
-  if (kind === 'iso') {
-    const image = await IsoImage.open(file);
-    files = isoFiles(image);
-    const bios = image.bootImages.filter((b) => b.platformId === PLATFORM_BIOS);
-    const efi = image.bootImages.filter((b) => b.platformId === PLATFORM_EFI);
-    add('BIOS boot entry', bios.length > 0, bios.length ? `El Torito, ${bios[0]!.size} bytes at LBA ${bios[0]!.lba}` : 'no BIOS El Torito entry');
-    add('UEFI boot entry', efi.length > 0, efi.length ? `El Torito, ${efi[0]!.size} bytes at LBA ${efi[0]!.lba}` : 'no UEFI El Torito entry');
-  } else {
-    const image = await FatImage.open(file);
-    files = fatFiles(image);
-    add('UEFI boot', !!image.find('/EFI/BOOT/BOOTX64.EFI'), image.find('/EFI/BOOT/BOOTX64.EFI') ? '\\EFI\\BOOT\\BOOTX64.EFI on the FAT32 partition' : 'no \\EFI\\BOOT\\BOOTX64.EFI');
-    const bios = !!image.find('/syslinux/ldlinux.sys') && !!image.find('/bootmgr');
-    add('BIOS boot', true, bios ? 'syslinux chain-loads \\bootmgr' : 'UEFI only (no BIOS boot code on this image)');
+  try {
+    files = kind === 'iso' ? await openIso(file, add) : await openUsb(file, add);
+  } catch (e) {
+    // The ISO library's format errors and the FAT reader's input errors: damage that keeps the medium from being read.
+    if (!(e instanceof InputError || e instanceof IsoFormatError)) throw e;
+    add('readable', false, `${e.message} Rewrite the media (or replace the stick).`);
+    return { file, kind, ok: false, checks };
   }
   try {
     if (!files.exists(MANIFEST_PATH)) {
@@ -134,6 +140,80 @@ export async function verifyMedia(file: string): Promise<VerifyReport> {
     await files.close();
   }
   return { file, kind, ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * For `flash`: the checks of `verify DEVICE` on a stick just written (or on any USB image): boot code, file system
+ * consistency, the media manifest and the \lifeboat\ folder. `ok` is false when any check fails, including a stick
+ * that can no longer be read as a disk at all.
+ */
+export async function verifyWrittenStick(device: string): Promise<VerifyReport> {
+  try {
+    return await verifyMedia(device);
+  } catch (e) {
+    if (!(e instanceof InputError || e instanceof IsoFormatError)) throw e;
+    return { file: device, kind: 'usb', ok: false, checks: [{ name: 'readable', ok: false, detail: e.message }] };
+  }
+}
+
+async function openIso(file: string, add: (name: string, ok: boolean, detail: string) => void): Promise<MediaFiles> {
+  const image = await IsoImage.open(file);
+  try {
+    const bios = image.bootImages.filter((b) => b.platformId === PLATFORM_BIOS);
+    const efi = image.bootImages.filter((b) => b.platformId === PLATFORM_EFI);
+    add('BIOS boot entry', bios.length > 0, bios.length ? `El Torito, ${bios[0]!.size} bytes at LBA ${bios[0]!.lba}` : 'no BIOS El Torito entry');
+    add('UEFI boot entry', efi.length > 0, efi.length ? `El Torito, ${efi[0]!.size} bytes at LBA ${efi[0]!.lba}` : 'no UEFI El Torito entry');
+    const files = isoFiles(image);
+    await checkMediaManifest(files, 'iso', () => isoEntries(image), add);
+    return files;
+  } catch (e) {
+    await image.close();
+    throw e;
+  }
+}
+
+async function openUsb(file: string, add: (name: string, ok: boolean, detail: string) => void): Promise<MediaFiles> {
+  const image = await FatImage.open(file);
+  try {
+    const efi = image.find('/EFI/BOOT/BOOTX64.EFI');
+    add('UEFI boot', !!efi, efi ? '\\EFI\\BOOT\\BOOTX64.EFI on the FAT32 partition' : 'no \\EFI\\BOOT\\BOOTX64.EFI');
+    const bios = !!image.find('/syslinux/ldlinux.sys') && !!image.find('/bootmgr');
+    add('BIOS boot', true, bios ? 'syslinux chain-loads \\bootmgr' : 'UEFI only (no BIOS boot code on this image)');
+    const problems = await image.consistencyProblems();
+    add('file system', problems.length === 0, problems.length === 0 ? 'FAT32 consistent: no cross-linked or lost clusters, sizes match their chains, FAT copies agree' : `${problems.slice(0, 5).join('; ')}. Rewrite the stick (replace it if this happens again).`);
+    const files = fatFiles(image);
+    await checkMediaManifest(files, 'usb', () => usbEntries(image), add);
+    return files;
+  } catch (e) {
+    await image.close();
+    throw e;
+  }
+}
+
+/** Every file and boot structure against \\lifeboat\\MEDIA.sha256, which must cover itself. */
+async function checkMediaManifest(files: MediaFiles, kind: 'iso' | 'usb', actual: () => Promise<{ name: string; sha256: string }[]>, add: (name: string, ok: boolean, detail: string) => void): Promise<void> {
+  const name = 'media manifest';
+  if (!files.exists(MEDIA_MANIFEST_PATH)) {
+    add(name, false, '\\lifeboat\\MEDIA.sha256 is missing: the media were damaged or built by an older Lifeboat; rebuild them');
+    return;
+  }
+  const size = files.size(MEDIA_MANIFEST_PATH) ?? 0;
+  if (size > 16 << 20) {
+    add(name, false, `\\lifeboat\\MEDIA.sha256 is ${size} bytes, far larger than it should be`);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  for await (const c of files.stream(MEDIA_MANIFEST_PATH)) chunks.push(Buffer.from(c));
+  const expected = parseMediaManifest(Buffer.concat(chunks), kind);
+  if (typeof expected === 'string') {
+    add(name, false, `\\lifeboat\\MEDIA.sha256 cannot be trusted: ${expected}. Rewrite the media (or replace the stick).`);
+    return;
+  }
+  const { problems, extra } = compareEntries(expected, await actual(), kind);
+  const boot = expected.filter((e) => e.name.startsWith('@')).length;
+  add(name, problems.length === 0, problems.length === 0
+    ? `${expected.length - boot} files and ${boot} boot structures match${extra.length ? `; ${extra.length} file(s) added since the build: ${extra.slice(0, 3).join(', ')}` : ''}`
+    : `${problems.length} of ${expected.length} bad: ${problems.slice(0, 5).join('; ')}. Rewrite the media (or replace the stick).`);
 }
 
 async function isWindowsExe(files: MediaFiles, path: string): Promise<boolean> {

@@ -82,6 +82,9 @@ interface Volume {
   end: number;
   /** Label from the boot sector ('' when none). */
   bpbLabel: string;
+  /** Absolute byte offsets of every FAT copy, and the bytes of one. */
+  fatOffsets: number[];
+  fatBytes: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -128,6 +131,8 @@ function parseBootSector(b: Buffer, partitionOffset: number): Volume | string {
     rootCluster,
     end: partitionOffset + totalSectors * bytesPerSector,
     bpbLabel: bpbLabel === 'NO NAME' ? '' : bpbLabel,
+    fatOffsets: Array.from({ length: fatCount }, (_, i) => partitionOffset + (reserved + i * fatSize32) * bytesPerSector),
+    fatBytes: fatSize32 * bytesPerSector,
   };
 }
 
@@ -540,9 +545,91 @@ export class FatImage {
     return hash.digest('hex');
   }
 
+  /** Where a file's bytes lie in the image (absolute offsets), after checking its cluster chain. */
+  async extents(entry: FatEntry): Promise<{ offset: number; length: number }[]> {
+    if (entry.isDir || entry.size === 0) return [];
+    const cb = this.clusterBytes;
+    const runs = await this.reader.chain(entry.firstCluster, entry.path, { exactClusters: Math.ceil(entry.size / cb) });
+    let left = entry.size;
+    return runs.map((r) => {
+      const length = Math.min(r.count * cb, left);
+      left -= length;
+      return { offset: this.reader.clusterPosition(r.start), length };
+    });
+  }
+
+  /**
+   * The file system's consistency, as a list of problems (empty when sound; at most `max`): every chain checked
+   * (in range, not free, no loop, as long as the file), no cluster in two chains (cross-linked), no allocated
+   * cluster outside every chain (a lost chain), and every FAT copy equal to the first.
+   */
+  async consistencyProblems(max = 20): Promise<string[]> {
+    return checkConsistency(this.reader, this.root, max);
+  }
+
   async close(): Promise<void> {
     await this.reader.close();
   }
+}
+
+/** Largest volume whose cluster ownership is tracked (4 bytes a cluster: 64 MiB of memory at most). */
+const MAX_CHECKED_CLUSTERS = 16 * 2 ** 20;
+
+async function checkConsistency(reader: VolumeReader, root: FatEntry, max: number): Promise<string[]> {
+  const { vol } = reader;
+  const problems: string[] = [];
+  const add = (p: string) => {
+    if (problems.length < max) problems.push(p);
+  };
+  if (vol.maxCluster + 1 > MAX_CHECKED_CLUSTERS) return [`the volume has ${vol.maxCluster - 1} clusters, more than the ${MAX_CHECKED_CLUSTERS} this check tracks`];
+  // owner[c] = 1 + index of the entry whose chain holds cluster c
+  const owner = new Uint32Array(vol.maxCluster + 1);
+  const entries: FatEntry[] = [root, ...walkFat(root)];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.firstCluster === 0) {
+      if (!e.isDir && e.size > 0) add(`${e.path} has ${e.size} bytes but no clusters`);
+      continue;
+    }
+    let runs: Run[];
+    try {
+      runs = await reader.chain(e.firstCluster, e.path === '/' ? 'the root directory' : e.path, e.isDir
+        ? { maxClusters: Math.max(1, Math.floor(MAX_DIR_BYTES / vol.clusterBytes)), tooBig: `directory ${e.path} is too large` }
+        : { exactClusters: Math.max(1, Math.ceil(e.size / vol.clusterBytes)) });
+    } catch (err) {
+      add(err instanceof InputError ? err.message.replace(/^"[^"]*": /, '') : String(err));
+      continue;
+    }
+    for (const r of runs) {
+      for (let c = r.start; c < r.start + r.count; c++) {
+        const other = owner[c]!;
+        if (other !== 0 && other !== i + 1) add(`cluster ${c} is cross-linked: it belongs to ${entries[other - 1]!.path} and to ${e.path}`);
+        else owner[c] = i + 1;
+      }
+    }
+  }
+  const fatBytes = (vol.maxCluster + 1) * 4;
+  const first = fatBytes <= WHOLE_FAT_MAX_BYTES ? await reader.read(vol.fatOffsets[0]!, fatBytes, 'the first FAT') : undefined;
+  const inMemory = first && vol.fatOffsets[0] === vol.fatOffset ? first : undefined;
+  let lost = 0;
+  let firstLost = 0;
+  for (let c = 2; c <= vol.maxCluster; c++) {
+    if (owner[c] !== 0) continue;
+    const v = inMemory ? inMemory.readUInt32LE(c * 4) & 0x0fffffff : await reader.next(c);
+    if (v !== FAT_FREE && v !== FAT_BAD && lost++ === 0) firstLost = c;
+  }
+  if (lost > 0) add(`${lost} cluster(s) are allocated but belong to no file (lost chains), the first at cluster ${firstLost}`);
+  if (first) {
+    for (let k = 1; k < vol.fatOffsets.length; k++) {
+      const copy = await reader.read(vol.fatOffsets[k]!, fatBytes, `FAT copy ${k + 1}`);
+      if (!copy.equals(first)) {
+        let at = 0;
+        while (at < fatBytes && copy[at] === first[at]) at++;
+        add(`FAT copy ${k + 1} differs from the first at cluster ${Math.floor(at / 4)}`);
+      }
+    }
+  }
+  return problems;
 }
 
 /** The first FAT32 partition of the MBR in `sector0`. */

@@ -125,7 +125,10 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
       return outList;
     };
     const isoList = (await list(fromIso)).sort();
-    for (const f of isoList) assert.equal(await sha256File(join(fromUsb, f)), await sha256File(join(fromIso, f)), f);
+    // Each medium carries its own media manifest (lifeboat/MEDIA.sha256); every other file is the same.
+    for (const f of isoList.filter((f) => f !== 'lifeboat/MEDIA.sha256')) assert.equal(await sha256File(join(fromUsb, f)), await sha256File(join(fromIso, f)), f);
+    assert.match(await readFile(join(fromUsb, 'lifeboat/MEDIA.sha256'), 'utf8'), /^# lifeboat media manifest 1 usb\n/);
+    assert.match(await readFile(join(fromIso, 'lifeboat/MEDIA.sha256'), 'utf8'), /^# lifeboat media manifest 1 iso\n/);
     const extra = (await list(fromUsb)).filter((f) => !isoList.includes(f)).sort();
     assert.deepEqual(extra, ['syslinux/chain.c32', 'syslinux/ldlinux.c32', 'syslinux/ldlinux.sys', 'syslinux/libcom32.c32', 'syslinux/libutil.c32', 'syslinux/syslinux.cfg']);
   });
@@ -346,7 +349,7 @@ describe('lifeboat build refuses bad input with exit 2 and leaves nothing behind
       const r = await lifeboat(['build', '--site', SITE, '--base', base, '--out', join(small, 'out')], { env: secretsEnv() });
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /not enough space|disk is full/);
-      assert.deepEqual(await readdir(join(small, 'out')), []);
+      assert.deepEqual(await readdir(join(small, 'out')).catch(() => []), []);
     } finally {
       await run('umount', [small]);
     }
@@ -356,14 +359,15 @@ describe('lifeboat build refuses bad input with exit 2 and leaves nothing behind
     const o = join(dir, 'killed');
     const child = spawn(process.execPath, [LIFEBOAT_BIN, 'build', '--site', SITE, '--base', base, '--out', o], { env: secretsEnv(), stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, s) => r(s)));
+    const store = join(dir, '.killed.lifeboat');
     for (let i = 0; i < 4000; i++) {
-      const staging = (await readdir(o).catch(() => [])).find((n) => n.startsWith('.lifeboat-staging-'));
-      if (staging && (await readdir(join(o, staging)).catch(() => [])).some((n) => n.endsWith('.iso'))) break;
+      const partial = (await readdir(store).catch(() => [])).find((n) => n.startsWith('partial-'));
+      if (partial && (await readdir(join(store, partial)).catch(() => [])).some((n) => n.endsWith('.iso'))) break;
       await new Promise((r) => setTimeout(r, 5));
     }
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
-    assert.deepEqual((await readdir(o)).filter((n) => !n.startsWith('.')), [], 'no output at a final path');
+    assert.deepEqual(await readdir(o).catch(() => []), [], 'no output at a final path');
     const r = await lifeboat(['build', '--site', SITE, '--base', base, '--out', o], { env: secretsEnv() });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((await readdir(o)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso'], 'the stale staging folder was cleared');

@@ -1,0 +1,64 @@
+/**
+ * Stage: the \lifeboat\ folder (assistant, site data, vault, manual without the sealed page, drivers), its manifest,
+ * and the boot changes --no-prompt-boot asks for.
+ */
+import { basename } from 'node:path';
+import { PLATFORM_EFI } from '../../iso/index.js';
+import { renderManual } from '../../manual/index.js';
+import { renderSiteJson } from '../../site/site-json.js';
+import { sha256Of } from '../../util/manifest.js';
+import { VERSION } from '../../version.js';
+import { BOOT_WIM } from '../base-check.js';
+import { type OverlayFile, hostFile, manifestFile, textFile } from '../overlay.js';
+import { type BuildContext, type BuildStage, need } from './context.js';
+
+export const composeOverlay: BuildStage = {
+  id: 'compose-overlay',
+  async run(ctx) {
+    const site = need(ctx.site, 'the site');
+    const secrets = need(ctx.secrets, 'the secrets');
+    const buildId = need(ctx.buildId, 'the build id');
+    const image = need(ctx.image, 'the base image');
+    const replaced = need(ctx.replaced, 'the replaced files');
+    ctx.say('composing \\lifeboat\\');
+    const siteJson = renderSiteJson({
+      buildId, builtAt: ctx.now.toISOString(), lifeboatVersion: VERSION, site, veeamLaunch: need(ctx.base, 'the base check').winpeshl?.apps,
+      autostart: need(ctx.autostart, 'the autostart').enabled, unlock: secrets.unlockKind,
+    });
+    // The media carry the manual without the sealed page (the recovery code never travels with the media).
+    const mediaManual = await renderManual(
+      { site, siteFile: ctx.options.siteFile, buildId, builtAt: ctx.now },
+      need(ctx.output, 'the output set').scratch('manual'),
+      { pdf: false, sealedPage: false },
+    );
+    const overlay: OverlayFile[] = [
+      ...need(ctx.programs, 'the programs'), textFile('/lifeboat/site.json', siteJson), textFile('/lifeboat/vault.json', need(ctx.vault, 'the vault')),
+      await hostFile(`/lifeboat/manual/${basename(mediaManual.html)}`, mediaManual.html, 'the manual'), ...need(ctx.drivers, 'the drivers').files,
+    ];
+    ctx.overlay = overlay;
+    // The manifest covers the boot image the media will carry: the updated copy, or the base's own.
+    const baseBootWim = image.find(BOOT_WIM)!;
+    ctx.manifest = replaced.length > 0
+      ? await manifestFile([...overlay, ...replaced])
+      : await manifestFile(overlay, [{ path: BOOT_WIM.slice(1), sha256: await sha256Of(image.stream(baseBootWim.extents)) }]);
+    planNoPromptBoot(ctx);
+  },
+};
+
+/** --no-prompt-boot: the UEFI El Torito entry boots efisys_noprompt.bin, and bootfix.bin (BIOS's prompt) goes. */
+function planNoPromptBoot(ctx: BuildContext): void {
+  const image = need(ctx.image, 'the base image');
+  const base = need(ctx.base, 'the base check');
+  ctx.remove = [];
+  ctx.bootImageFiles = [];
+  ctx.noPromptBoot = { requested: !!ctx.options.noPromptBoot, applied: false };
+  if (!ctx.options.noPromptBoot) return;
+  if (base.noPromptEfi) {
+    ctx.bootImageFiles.push({ platformId: PLATFORM_EFI, isoPath: base.noPromptEfi });
+    if (image.find('/boot/bootfix.bin')) ctx.remove.push('/boot/bootfix.bin');
+    ctx.noPromptBoot = { requested: true, applied: true };
+  } else {
+    ctx.noPromptBoot = { requested: true, applied: false, reason: 'the base carries no efi/microsoft/boot/efisys_noprompt.bin' };
+    ctx.warnings.push(`--no-prompt-boot not applied: ${ctx.noPromptBoot.reason}; UEFI boots still show "Press any key to boot from CD or DVD"`);
+  }
+}

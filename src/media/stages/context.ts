@@ -1,0 +1,62 @@
+/**
+ * What the build stages share: the options, the outputs being staged and what each stage found or made. A stage
+ * reads what earlier stages set and sets its own fields; `need` turns a stage run out of order into a loud bug.
+ */
+import type { IsoImage } from '../../iso/index.js';
+import type { Site } from '../../site/index.js';
+import type { WimBackend } from '../../wim/backend.js';
+import type { BaseCheck } from '../base-check.js';
+import type { BuildOptions, BuildReport, BuildSecrets } from '../build-types.js';
+import type { OverlayFile } from '../overlay.js';
+import type { OutputSet } from '../output-set.js';
+
+export interface BuildContext {
+  readonly options: BuildOptions;
+  readonly now: Date;
+  readonly warnings: string[];
+  /** Announces a stage to the user (a line on the terminal). */
+  readonly say: (stage: string) => void;
+
+  site?: Site;
+  /** Files of the site's driver folders, and how many per kind for the report. */
+  drivers?: { files: OverlayFile[]; counts: { kind: string; files: number }[] };
+  /** assistant.exe and start.cmd. */
+  programs?: OverlayFile[];
+  output?: OutputSet;
+  image?: IsoImage;
+  backend?: WimBackend;
+  base?: BaseCheck;
+  secrets?: BuildSecrets;
+  buildId?: string;
+  vault?: string;
+  /** The base's hash, taken in a worker alongside the rest of the build. */
+  baseSha256?: Promise<string>;
+  autostart?: BuildReport['autostart'];
+  /** Base files the media carry in a changed form (the boot.wim with the autostart). */
+  replaced?: OverlayFile[];
+  /** The \lifeboat\ folder and its manifest. */
+  overlay?: OverlayFile[];
+  manifest?: OverlayFile;
+  noPromptBoot?: BuildReport['noPromptBoot'];
+  remove?: string[];
+  bootImageFiles?: { platformId: number; isoPath: string }[];
+  iso?: { name: string; bytes: number; sha256: string };
+  usb?: BuildReport['usb'] & { name?: string; blockmap?: string; sha256?: string };
+  manual?: BuildReport['manual'];
+  /** Every file the printed manual consists of (the manual, its sealed page), as output names. */
+  manualFiles?: string[];
+  report?: BuildReport;
+  files?: string[];
+}
+
+export interface BuildStage {
+  /** A short name for logs and tests. */
+  id: string;
+  run(ctx: BuildContext): Promise<void>;
+}
+
+/** The value an earlier stage should have set. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`build stage order: ${what} is not set yet`);
+  return value;
+}
