@@ -54,7 +54,7 @@ describe('lifeboat build from a stand-in Veeam recovery ISO', () => {
   after(() => removeTempDir(dir));
 
   test('the outputs are all there, with the hashes the report and SHA256SUMS give', async () => {
-    assert.deepEqual((await readdir(out)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso']);
+    assert.deepEqual((await readdir(out)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb-usb.img.bmap', 'muster-stb.iso']);
     const sums = await readFile(join(out, 'SHA256SUMS'), 'utf8');
     for (const o of report.outputs) {
       assert.equal(await sha256File(join(out, o.file)), o.sha256, o.file);
@@ -370,7 +370,7 @@ describe('lifeboat build refuses bad input with exit 2 and leaves nothing behind
     assert.deepEqual(await readdir(o).catch(() => []), [], 'no output at a final path');
     const r = await lifeboat(['build', '--site', SITE, '--base', base, '--out', o], { env: secretsEnv() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await readdir(o)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb.iso'], 'the stale staging folder was cleared');
+    assert.deepEqual((await readdir(o)).sort(), ['SHA256SUMS', 'build-report.json', 'muster-stb-manual.html', 'muster-stb-manual.pdf', 'muster-stb-usb.img', 'muster-stb-usb.img.blockmap.json', 'muster-stb-usb.img.bmap', 'muster-stb.iso'], 'the stale staging folder was cleared');
     assert.ok(await exists(join(o, 'muster-stb.iso')));
   });
 });

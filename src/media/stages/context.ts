@@ -41,7 +41,7 @@ export interface BuildContext {
   remove?: string[];
   bootImageFiles?: { platformId: number; isoPath: string }[];
   iso?: { name: string; bytes: number; sha256: string };
-  usb?: BuildReport['usb'] & { name?: string; blockmap?: string; sha256?: string };
+  usb?: BuildReport['usb'] & { name?: string; blockmap?: string; bmap?: string; sha256?: string };
   manual?: BuildReport['manual'];
   /** Every file the printed manual consists of (the manual, its sealed page), as output names. */
   manualFiles?: string[];

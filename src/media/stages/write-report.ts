@@ -27,13 +27,15 @@ export const writeReport: BuildStage = {
     const outputs: OutputInfo[] = [{ file: iso.name, bytes: iso.bytes, sha256: iso.sha256 }];
     if (usb.built && usb.name && usb.blockmap) {
       outputs.push({ file: usb.name, bytes: (await stat(output.path(usb.name))).size, sha256: need(usb.sha256, 'the USB image hash') });
-      outputs.push({ file: usb.blockmap, bytes: (await stat(output.path(usb.blockmap))).size, sha256: await fileSha256(output.path(usb.blockmap)) });
+      for (const map of [usb.blockmap, usb.bmap]) {
+        if (map) outputs.push({ file: map, bytes: (await stat(output.path(map))).size, sha256: await fileSha256(output.path(map)) });
+      }
     }
     for (const file of need(ctx.manualFiles, 'the manual files')) {
       if (file) outputs.push({ file, bytes: (await stat(output.path(file))).size, sha256: await fileSha256(output.path(file)) });
     }
     await output.writeText('SHA256SUMS', outputs.map((f) => `${f.sha256}  ${f.file}\n`).join(''));
-    const { name: _n, blockmap: _b, sha256: _s, ...usbReport } = usb;
+    const { name: _n, blockmap: _b, bmap: _m, sha256: _s, ...usbReport } = usb;
     const report: BuildReport = {
       format: 'lifeboat-build-report',
       version: 1,

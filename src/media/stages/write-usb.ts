@@ -1,12 +1,12 @@
 /** Stage: the USB image, every file of the finished ISO on FAT32, BIOS boot through syslinux when the host has it. */
-import { writeFile } from 'node:fs/promises';
 import { IsoImage, allFiles } from '../../iso/index.js';
 import { FatImage } from '../../usb/fat32-reader.js';
 import { MEDIA_MANIFEST_PATH, patchInPlace, placeholder, placeholderBytes, renderMediaManifest, usbEntries } from '../media-manifest.js';
 import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../../usb/bios-boot.js';
 import { type UsbTreeEntry, writeUsbImage } from '../../usb/fat32.js';
 import { zeroFillRanges } from '../../usb/flash/writer.js';
-import { mapRanges, serializeBlockMap } from '../../usb/block-map.js';
+import { mapRanges } from '../../usb/block-map.js';
+import { writeBlockMapFiles } from '../../usb/flash/image-maps.js';
 import type { BuildReport } from '../build-types.js';
 import { type BuildStage, need } from './context.js';
 
@@ -19,17 +19,21 @@ export const writeUsb: BuildStage = {
     }
     const output = need(ctx.output, 'the output set');
     const name = `${need(ctx.site, 'the site').site.id}-usb.img`;
+    // The map twice: our JSON (what flash reads first) and the standard .bmap, so bmaptool and balenaEtcher also
+    // write only the used blocks and check their hashes.
     const blockmap = `${name}.blockmap.json`;
+    const bmap = `${name}.bmap`;
     ctx.say(`writing ${name}`);
     const { sha256, ...info } = await writeImage(
-      output.path(need(ctx.iso, 'the ISO').name), output.path(name), output.path(blockmap), need(ctx.buildId, 'the build id'), ctx.options.onProgress,
+      output.path(need(ctx.iso, 'the ISO').name), output.path(name), { json: output.path(blockmap), bmap: output.path(bmap) },
+      need(ctx.buildId, 'the build id'), ctx.options.onProgress,
     );
-    ctx.usb = { ...info, name, blockmap, sha256 };
+    ctx.usb = { ...info, name, blockmap, bmap, sha256 };
     if (!info.bios) ctx.warnings.push(`UEFI-only USB image: ${info.reason}`);
   },
 };
 
-async function writeImage(isoPath: string, usbPath: string, blockmapPath: string, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb'] & { sha256?: string }> {
+async function writeImage(isoPath: string, usbPath: string, mapPaths: { json: string; bmap: string }, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb'] & { sha256?: string }> {
   const iso = await IsoImage.open(isoPath);
   let bios: Awaited<ReturnType<typeof findSyslinux>> | undefined;
   let reason: string | undefined;
@@ -64,6 +68,6 @@ async function writeImage(isoPath: string, usbPath: string, blockmapPath: string
     await fat.close();
   }
   const { imageSha256, ...map } = await mapRanges(usbPath, used);
-  await writeFile(blockmapPath, serializeBlockMap(map));
+  await writeBlockMapFiles(map, mapPaths);
   return bios ? { built: true, bios: true, sha256: imageSha256 } : { built: true, bios: false, reason, sha256: imageSha256 };
 }
