@@ -4,6 +4,11 @@
  * one rename, so after any interruption (Ctrl-C, SIGTERM, SIGKILL, power loss) DIR shows exactly one whole build:
  * the previous one, until the switch, or the new one. A lock in the store makes a second build into the same DIR
  * refuse. SIGINT/SIGTERM/SIGHUP remove the unfinished set; after a SIGKILL the next build clears it.
+ *
+ * Where no link can be made (a Windows drive formatted exFAT or FAT32 takes no junction, Wine makes none), DIR stays
+ * a plain folder and the switch is two renames: the previous set into the store, the new one onto DIR. A kill
+ * between them leaves DIR missing for a moment with both sets whole in the store; the next build puts the newest
+ * back.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
@@ -45,6 +50,9 @@ export class OutputSet {
     process.kill(process.pid, signal);
   };
 
+  /** Whether this file system takes the link DIR is made of (see the module comment). */
+  private links = true;
+
   private constructor(
     readonly outDir: string,
     readonly store: string,
@@ -81,6 +89,7 @@ export class OutputSet {
     const set = new OutputSet(outDir, store, dir, createdStore);
     for (const s of SIGNALS) process.on(s, set.onSignal);
     try {
+      set.links = await linksWork(store);
       await set.clearLeftovers(state);
       await mkdir(dir);
     } catch (e) {
@@ -122,11 +131,17 @@ export class OutputSet {
     this.dir = setDir;
     await stopHook('commit:before-switch');
     const state = await classifyOutDir(this.outDir);
-    if (state.kind !== 'none' && state.kind !== 'managed') throw outDirError(this.outDir, state.kind === 'foreign' ? state.problem : 'it changed during the build');
-    const link = await this.linkTo(setName);
+    const expected = this.links ? state.kind === 'none' || state.kind === 'managed' : state.kind === 'none' || state.kind === 'legacy';
+    if (!expected) throw outDirError(this.outDir, state.kind === 'foreign' ? state.problem : 'it changed during the build');
+    const link = this.links ? await this.linkTo(setName) : undefined;
     await this.critical(async () => {
       await stopHook('commit:switching');
-      await switchLink(link, this.outDir);
+      if (link) await switchLink(link, this.outDir);
+      else {
+        if (state.kind === 'legacy') await rename(this.outDir, join(this.store, `set-previous-${Date.now()}`));
+        await rename(setDir, this.outDir);
+        this.dir = this.outDir;
+      }
       this.phase = 'switched';
     });
     await fsyncPath(dirname(this.outDir)).catch(() => undefined);
@@ -198,6 +213,18 @@ export class OutputSet {
    */
   private async clearLeftovers(state: OutDirState): Promise<void> {
     if (state.kind === 'empty') await rmdir(this.outDir);
+    if (!this.links) {
+      // Plain-folder mode: an earlier build in DIR stays until the commit; a DIR lost to a kill mid-switch gets the
+      // newest whole set back; everything else in the store is left over from interrupted builds.
+      const sets = (await readdir(this.store)).filter((n) => n.startsWith('set-'));
+      if (state.kind === 'none' && sets.length > 0) {
+        const dated = await Promise.all(sets.map(async (n) => ({ n, t: (await stat(join(this.store, n))).mtimeMs })));
+        dated.sort((a, b) => b.t - a.t);
+        await this.critical(() => rename(join(this.store, dated[0]!.n), this.outDir));
+      }
+      for (const name of await readdir(this.store)) if (name !== 'lock') await rm(join(this.store, name), { recursive: true, force: true });
+      return;
+    }
     if (state.kind === 'legacy') {
       const earlier = `set-earlier-${Date.now()}`;
       const link = await this.linkTo(earlier);
@@ -220,6 +247,21 @@ export class OutputSet {
       if (name === 'lock' || name === current) continue;
       await rm(join(this.store, name), { recursive: true, force: true });
     }
+  }
+}
+
+/** Whether a directory link (a junction on Windows) can be made in `store`: not on exFAT/FAT32, nor under Wine. */
+async function linksWork(store: string): Promise<boolean> {
+  const probe = join(store, `probe-${process.pid}`);
+  try {
+    await symlink(process.platform === 'win32' ? store : '.', probe, 'junction');
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTSUP' || code === 'EPERM' || code === 'EINVAL' || code === 'ENOSYS' || code === 'EISDIR') return false;
+    throw e;
+  } finally {
+    await unlink(probe).catch(() => undefined);
   }
 }
 

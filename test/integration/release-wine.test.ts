@@ -168,7 +168,7 @@ describe('lifeboat-win-x64.exe under Wine', { skip, timeout: 900_000 }, () => {
       };
       const files = await list(a);
       assert.deepEqual(files, await list(b), 'the same file names');
-      const special = new Set(['lifeboat/vault.json', 'lifeboat/manifest.sha256', 'sources/boot.wim']);
+      const special = new Set(['lifeboat/vault.json', 'lifeboat/manifest.sha256', 'lifeboat/media.sha256', 'sources/boot.wim']);
       const noId = (text: string, id: string) => text.split(id).join('BUILD-ID');
       const differing: string[] = [];
       for (const f of files.filter((x) => !special.has(x.toLowerCase()))) {
@@ -186,15 +186,19 @@ describe('lifeboat-win-x64.exe under Wine', { skip, timeout: 900_000 }, () => {
       assert.deepEqual(await payload(a), await payload(b), 'the vaults open to the same payload');
       assert.equal((await payload(a)).password, PASSWORD);
 
-      const manifest = async (root: string) => {
-        const text = await readFile(join(root, 'lifeboat/MANIFEST.sha256'), 'utf8');
+      const manifest = async (root: string, file: string) => {
+        const text = await readFile(join(root, file), 'utf8');
         return new Map(text.split(/\r?\n/).filter((l) => /^[0-9a-f]{64}\s/.test(l)).map((l) => [l.slice(64).trim(), l.slice(0, 64)] as const));
       };
-      const [ma, mb] = [await manifest(a), await manifest(b)];
-      assert.deepEqual([...ma.keys()].sort(), [...mb.keys()].sort(), 'the manifests list the same entries');
-      const sameEverywhere = [...ma.keys()].filter((k) => !/vault\.json|site\.json|manifest|boot\.wim|manual/i.test(k));
-      assert.ok(sameEverywhere.includes('lifeboat/assistant.exe') && sameEverywhere.includes('lifeboat/start.cmd'), sameEverywhere.join(', '));
-      for (const k of sameEverywhere) assert.equal(ma.get(k), mb.get(k), k);
+      // \lifeboat\MANIFEST.sha256 (the assistant's) and MEDIA.sha256 (verify's, over every file and boot structure):
+      // the same entries, and equal hashes for everything the build id, the vault's salt or the WIM's times leave alone.
+      for (const file of ['lifeboat/MANIFEST.sha256', 'lifeboat/MEDIA.sha256']) {
+        const [ma, mb] = [await manifest(a, file), await manifest(b, file)];
+        assert.deepEqual([...ma.keys()].sort(), [...mb.keys()].sort(), `${file}: the same entries`);
+        const sameEverywhere = [...ma.keys()].filter((k) => !/vault\.json|site\.json|manifest|media\.sha256|boot\.wim|manual|^\[|volume|system area/i.test(k));
+        assert.ok(sameEverywhere.includes('lifeboat/assistant.exe') || sameEverywhere.includes('/lifeboat/assistant.exe'), `${file}: ${sameEverywhere.join(', ')}`);
+        for (const k of sameEverywhere) assert.equal(ma.get(k), mb.get(k), `${file}: ${k}`);
+      }
 
       // boot.wim: the same tree and the same autostart files in the boot image (the WIM's own times aside)
       const wim = async (root: string, name: string) => {
