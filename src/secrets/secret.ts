@@ -101,12 +101,3 @@ export class Secret {
   }
 }
 
-/** Reveals a secret for the duration of `use` as bytes and zeroes that copy afterwards. */
-export async function withSecretBytes<T>(secret: Secret, use: (bytes: Buffer) => Promise<T> | T): Promise<T> {
-  const bytes = secret.revealBytes();
-  try {
-    return await use(bytes);
-  } finally {
-    bytes.fill(0);
-  }
-}

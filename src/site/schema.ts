@@ -379,7 +379,6 @@ export type SiteInput = z.input<typeof siteSchema>;
 export type Server = Site['servers'][number];
 export type Contact = Site['contacts'][number];
 export type Escalation = Site['escalation'][number];
-export type RunsOn = Server['runsOn'];
 export type Disk = Server['disks'][number];
 export type Share = Site['share'];
 export type Schedule = NonNullable<Site['schedule']>;

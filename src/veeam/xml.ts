@@ -141,11 +141,6 @@ export function parseXmlFragment(text: string, where: string, limits: XmlLimits 
   return parseTree(Buffer.from(text, 'utf8'), ctx);
 }
 
-/** Reads and parses an XML file, checking its size before reading it. */
-export async function readXmlFile(file: string, limits: XmlLimits = DEFAULT_XML_LIMITS): Promise<XmlElement> {
-  return parseTree(await readXmlBytes(file, limits), { label: `"${file}"`, limits });
-}
-
 /**
  * One buffer reused for reading file after file (a share's .vbm files, one at a time): each file's bytes are dead as
  * soon as it is parsed, and a new 30 MB buffer per file left the collector ~100 MB behind on a five-server share.

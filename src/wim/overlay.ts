@@ -18,5 +18,3 @@ export const LAUNCH_CMD_IMAGE_PATH = '/lifeboat/launch.cmd';
 export const LAUNCH_CMD_PE_PATH = '%SYSTEMDRIVE%\\lifeboat\\launch.cmd';
 /** winpeshl.ini inside the boot image. */
 export const WINPESHL_IMAGE_PATH = '/Windows/System32/winpeshl.ini';
-/** start.cmd on the media. */
-export const START_CMD_MEDIA_PATH = '/lifeboat/start.cmd';

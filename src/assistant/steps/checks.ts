@@ -1,5 +1,5 @@
 /**
- * Step 4: can this machine take a restore at all? Checked right after boot, before any secret is typed: the firmware
+ * Can this machine take a restore at all? Checked right after boot, before any secret is typed: the firmware
  * mode against the firmware the site's servers need, and whether any disk besides the media can be restored onto.
  * A dead end found here costs seconds; found after unlock and share it costs minutes of typing.
  */

@@ -1,5 +1,5 @@
 /**
- * Step 13: the one plan screen before anything is erased (as ReaR shows its disk plan before it acts): the backup and
+ * The one plan screen before anything is erased (as ReaR shows its disk plan before it acts): the backup and
  * point, its disks and sizes, the target disk with model, size and what is on it now, and what will be lost. The
  * technician confirms by typing the disk number.
  */

@@ -1,5 +1,5 @@
 /**
- * Step 10: which restore point, then the data loss it means. When the point is older than the RPO or later points
+ * Which restore point, then the data loss it means. When the point is older than the RPO or later points
  * are lost to a damaged chain, the loss is said in time ("8 days: since 19 Jul 00:04"), whom to call, and must be
  * confirmed explicitly; it goes into the restore report. A domain controller from an old point gets the USN rollback
  * note and the manual's chapter.

@@ -15,7 +15,7 @@ import { InputError, JobError } from '../../errors.js';
 import { WIM_HEADER_SIZE } from '../header.js';
 import { toImagePath } from '../image-path.js';
 import { BLOB_ENTRY_SIZE, type BlobEntry, WimArchive, asInputError } from './archive.js';
-import { INTEGRITY_CHUNK, buildIntegrityTable } from './integrity.js';
+import { buildIntegrityTable } from './integrity.js';
 import { sha1, toFiletime, writeMetadata } from './metadata-write.js';
 import { RESHDR_FLAG_METADATA, type ResourceHeader, writeReshdr } from './resource.js';
 import { type RefDelta, addFile, imageStats, removePath } from './tree-edit.js';
