@@ -17,20 +17,12 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeError } from '../util/atomic-file.js';
+import { processAlive } from '../util/process-alive.js';
 import { classifyOutDir, isSetLink, makeFolders, type OutDirState } from './out-dir.js';
 import { stopHook } from './stop-hook.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type Phase = 'building' | 'switching' | 'switched';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The hidden store beside `outDir` that holds its sets. */
 export function storeFor(outDir: string): string {
@@ -324,7 +316,7 @@ async function takeLock(lock: string, outDir: string): Promise<void> {
     } catch {
       // a lock being written right now, or damaged: treated as held unless its owner is known to be gone
     }
-    const stale = other.host === mine.host && typeof other.pid === 'number' && !alive(other.pid);
+    const stale = other.host === mine.host && typeof other.pid === 'number' && !processAlive(other.pid);
     if (!stale || attempt > 0) {
       throw new InputError(
         `another build is writing into "${outDir}"${other.pid ? ` (process ${other.pid}${other.host && other.host !== mine.host ? ` on ${other.host}` : ''}, started ${other.started})` : ''}`,
