@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeShare, readRealVbm, redate, synthesizeChain } from '../../test/helpers/veeam-fixtures.js';
+import { makeShare, readRealVbm, redate, renameServer, siteYaml, synthesizeChain, titleCase } from '../../test/helpers/veeam-fixtures.js';
 import { argValue, log, median, ratio, round1 } from '../stats.js';
 
 const SERVERS = ['SRVA', 'SRVB', 'SRVC', 'SRVD', 'SRVE'];
@@ -21,35 +21,6 @@ const runs = Number(argValue('--runs') ?? 5);
 const points = Number(argValue('--points') ?? 8760);
 const before = argValue('--before');
 const NOW = new Date('2030-03-12T12:00:00Z');
-
-/** The fixture as another server's backup (as the audit tests do): every spelling of "Kerserv" replaced. */
-function renameServer(xml: string, name: string): string {
-  const lower = name.toLowerCase();
-  const title = lower.charAt(0).toUpperCase() + lower.slice(1);
-  return xml.replace(/KERSERV/g, name.toUpperCase()).replace(/Kerserv/g, title).replace(/kerserv/g, lower);
-}
-
-const titleCase = (name: string): string => name.charAt(0) + name.slice(1).toLowerCase();
-
-function siteYaml(servers: readonly string[]): string {
-  const list = servers.map((n) => `  - name: ${n}
-    fqdn: ${n.toLowerCase()}.stb.local
-    role: file
-    runsOn: { kind: physical, vendor: dell }
-    firmware: uefi
-    ramGb: 16
-    disks: [ { sizeGb: 2000 } ]
-    veeamJob: "${titleCase(n)} - 192.168.80.1"
-`);
-  return `site: { name: Audit Bench, id: audit-bench }
-contacts: [ { name: Anna Berger, role: IT, phone: "+49 89 1234567" } ]
-share: { path: '\\\\nas01\\veeam', user: restore }
-nas: { linkSpeedGbps: 1 }
-rpoHours: 3
-retentionDays: 730
-servers:
-${list.join('')}`;
-}
 
 interface Sample {
   seconds: number;
@@ -88,7 +59,7 @@ try {
     await makeShare({ root: share, subdirs: ['VeeamAgentUser', `${t}_-_192.168.80.1`], vbmName: `${t} -.vbm`, xml });
   }
   const site = join(dir, 'site.yaml');
-  await writeFile(site, siteYaml(SERVERS));
+  await writeFile(site, siteYaml(SERVERS, { site: { name: 'Audit Bench', id: 'audit-bench' }, retentionDays: 730 }));
   const vbms = await vbmFiles(share);
   const ours = ['bin/lifeboat.js', 'audit', '--site', site, '--share', share, '--now', NOW.toISOString(), '--json'];
 

@@ -404,3 +404,48 @@ export async function emptyStorageFile(share: TestShare, fileName: string): Prom
   if (!p) throw new Error(`share has no file "${fileName}"`);
   await truncate(p, 0);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Other servers and their site.yaml
+
+/** The fixture as the backup of another server: every spelling of "Kerserv" replaced (job, FQDN, files, AuxData). */
+export function renameServer(xml: string, name: string): string {
+  const lower = name.toLowerCase();
+  const title = lower.charAt(0).toUpperCase() + lower.slice(1);
+  return xml.replace(/KERSERV/g, name.toUpperCase()).replace(/Kerserv/g, title).replace(/kerserv/g, lower);
+}
+
+/** `SRVOK` -> `Srvok`: how the renamed fixture spells a server in job, folder and file names. */
+export const titleCase = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1).toLowerCase();
+
+/** The Veeam job name of a renamed fixture server. */
+export const jobOf = (name: string): string => `${titleCase(name)} - 192.168.80.1`;
+
+export interface SiteYamlOptions {
+  /** YAML inserted before `servers:` (e.g. a schedule). */
+  readonly extra?: string;
+  readonly site?: { readonly name: string; readonly id: string };
+  readonly retentionDays?: number;
+}
+
+/** A site.yaml listing these servers (as the renamed fixture names them), RPO 3 hours around the clock. */
+export function siteYaml(servers: readonly string[], options: SiteYamlOptions = {}): string {
+  const site = options.site ?? { name: 'Audit Test <GmbH>', id: 'audit-test' };
+  const list = servers.map((n) => `  - name: ${n}
+    fqdn: ${n.toLowerCase()}.stb.local
+    role: file
+    runsOn: { kind: physical, vendor: dell }
+    firmware: uefi
+    ramGb: 16
+    disks: [ { sizeGb: 2000 } ]
+    veeamJob: "${jobOf(n)}"
+`);
+  return `site: { name: ${site.name}, id: ${site.id} }
+contacts: [ { name: Anna Berger, role: IT, phone: "+49 89 1234567" } ]
+share: { path: '\\\\nas01\\veeam', user: restore }
+nas: { linkSpeedGbps: 1 }
+rpoHours: 3
+retentionDays: ${options.retentionDays ?? 14}
+${options.extra ?? ''}servers:
+${list.join('')}`;
+}

@@ -9,25 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lifeboat } from '../helpers/cli.js';
 import { mkTempDir, removeTempDir } from '../helpers/tools.js';
-import { makeShare, readRealVbm, REAL_FULL_FILE, redate, vbkBytes, VBK_FIXTURES } from '../helpers/veeam-fixtures.js';
+import { makeShare, readRealVbm, REAL_FULL_FILE, redate, siteYaml, vbkBytes, VBK_FIXTURES } from '../helpers/veeam-fixtures.js';
 
 const NOW = new Date('2030-03-12T12:00:00Z');
-const SITE = `site: { name: Deep Audit Test, id: deep-audit }
-contacts: [ { name: Anna Berger, role: IT, phone: "+49 89 1234567" } ]
-share: { path: '\\\\nas01\\veeam', user: restore }
-nas: { linkSpeedGbps: 1 }
-rpoHours: 3
-retentionDays: 14
-servers:
-  - name: KERSERV
-    fqdn: kerserv.stb.local
-    role: file
-    runsOn: { kind: physical, vendor: dell }
-    firmware: uefi
-    ramGb: 16
-    disks: [ { sizeGb: 2000 } ]
-    veeamJob: "Kerserv - 192.168.80.1"
-`;
+const SITE = siteYaml(['KERSERV'], { site: { name: 'Deep Audit Test', id: 'deep-audit' } });
 
 interface Deep {
   ok: boolean;

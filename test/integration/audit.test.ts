@@ -10,47 +10,27 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lifeboat } from '../helpers/cli.js';
 import { mkTempDir, removeTempDir } from '../helpers/tools.js';
-import { breakLink, editTags, getAttr, makeShare, newestPointTime, readRealVbm, redate, setAttr, storageFiles, veeamTime } from '../helpers/veeam-fixtures.js';
+import {
+  breakLink,
+  editTags,
+  getAttr,
+  makeShare,
+  newestPointTime,
+  readRealVbm,
+  redate,
+  renameServer,
+  setAttr,
+  siteYaml,
+  storageFiles,
+  titleCase,
+  veeamTime,
+} from '../helpers/veeam-fixtures.js';
 
 const HOUR = 3_600_000;
 const NOW = new Date('2030-03-12T12:00:00Z');
 const NOW_ARG = NOW.toISOString();
 
-/** The fixture as the backup of another server: every spelling of "Kerserv" replaced (job, FQDN, files, AuxData). */
-export function renameServer(xml: string, name: string): string {
-  const lower = name.toLowerCase();
-  const title = lower.charAt(0).toUpperCase() + lower.slice(1);
-  return xml.replace(/KERSERV/g, name.toUpperCase()).replace(/Kerserv/g, title).replace(/kerserv/g, lower);
-}
-
-const title = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1).toLowerCase();
-const jobOf = (name: string): string => `${title(name)} - 192.168.80.1`;
-const fileOf = (name: string, stamp: string, ext: 'vbk' | 'vib'): string => `${title(name)} - ${stamp}.${ext}`;
-
-/** A site.yaml with these servers (around-the-clock RPO of 3 hours unless `extra` says otherwise). */
-export function siteYaml(servers: readonly string[], extra = ''): string {
-  const list = servers
-    .map(
-      (n) => `  - name: ${n}
-    fqdn: ${n.toLowerCase()}.stb.local
-    role: file
-    runsOn: { kind: physical, vendor: dell }
-    firmware: uefi
-    ramGb: 16
-    disks: [ { sizeGb: 2000 } ]
-    veeamJob: "${jobOf(n)}"
-`,
-    )
-    .join('');
-  return `site: { name: Audit Test <GmbH>, id: audit-test }
-contacts: [ { name: Anna Berger, role: IT, phone: "+49 89 1234567" } ]
-share: { path: '\\\\nas01\\veeam', user: restore }
-nas: { linkSpeedGbps: 1 }
-rpoHours: 3
-retentionDays: 14
-${extra}servers:
-${list}`;
-}
+const fileOf = (name: string, stamp: string, ext: 'vbk' | 'vib'): string => `${titleCase(name)} - ${stamp}.${ext}`;
 
 interface Json {
   ok: boolean;
@@ -100,7 +80,7 @@ describe('lifeboat audit', () => {
     mixedShare = join(dir, 'mixed-share');
     const fresh = redate(base, new Date(NOW.getTime() - HOUR));
     const put = (name: string, xml: string, opts: Parameters<typeof makeShare>[0] = {}) =>
-      makeShare({ root: mixedShare, subdirs: ['VeeamAgentUser', `${title(name)}_-_192.168.80.1`], vbmName: `${title(name)} -.vbm`, xml: renameServer(xml, name), ...opts });
+      makeShare({ root: mixedShare, subdirs: ['VeeamAgentUser', `${titleCase(name)}_-_192.168.80.1`], vbmName: `${titleCase(name)} -.vbm`, xml: renameServer(xml, name), ...opts });
     await put('SRVOK', fresh);
     await put('SRVLATE', redate(base, new Date(NOW.getTime() - 5 * HOUR)));
     await put('SRVVIB', fresh, { omit: [fileOf('SRVVIB', '2025-07-20T000458', 'vib')] });
@@ -219,7 +199,7 @@ describe('lifeboat audit', () => {
     const sunday22 = new Date('2030-03-10T20:00:00Z');
     await makeShare({ root: winShare, xml: renameServer(redate(base, sunday22), 'SRVWIN') });
     const site = join(dir, 'window-site.yaml');
-    await writeFile(site, siteYaml(['SRVWIN'], 'schedule: { window: { days: [mon, tue, wed, thu, fri], from: "07:00", to: "19:00" }, dailyAt: "22:00" }\n'));
+    await writeFile(site, siteYaml(['SRVWIN'], { extra: 'schedule: { window: { days: [mon, tue, wed, thu, fri], from: "07:00", to: "19:00" }, dailyAt: "22:00" }\n' }));
     const at = async (iso: string) => lifeboat(['audit', '--site', site, '--share', winShare, '--now', iso, '--json']);
     const early = await at('2030-03-11T05:10:00Z');
     assert.equal(early.code, 0, early.stdout);

@@ -22,7 +22,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeStandInBase } from '../../src/media/stand-in-base.js';
 import { Secret, openVault } from '../../src/secrets/index.js';
-import { makeShare, readRealVbm, redate } from '../helpers/veeam-fixtures.js';
+import { makeShare, readRealVbm, redate, siteYaml } from '../helpers/veeam-fixtures.js';
 import { REPO_ROOT, hasCommand, mkTempDir, removeTempDir, run, runChecked, sha256File } from '../helpers/tools.js';
 
 const WIN_EXE = join(REPO_ROOT, 'dist', 'release', 'lifeboat-win-x64.exe');
@@ -222,22 +222,7 @@ describe('lifeboat-win-x64.exe under Wine', { skip, timeout: 900_000 }, () => {
       share = join(dir, 'nas share');
       await makeShare({ root: share, xml: redate(await readRealVbm(), new Date(NOW.getTime() - 3_600_000)) });
       site = join(dir, 'site.yaml');
-      await writeFile(site, `site: { name: Kerner Steuerbuero, id: kerner }
-contacts: [ { name: Anna Berger, role: IT, phone: "+49 89 1234567" } ]
-share: { path: '\\\\nas01\\veeam', user: restore }
-nas: { linkSpeedGbps: 1 }
-rpoHours: 3
-retentionDays: 14
-servers:
-  - name: KERSERV
-    fqdn: kerserv.stb.local
-    role: file
-    runsOn: { kind: physical, vendor: dell }
-    firmware: uefi
-    ramGb: 16
-    disks: [ { sizeGb: 2000 } ]
-    veeamJob: "Kerserv - 192.168.80.1"
-`);
+      await writeFile(site, siteYaml(['KERSERV'], { site: { name: 'Kerner Steuerbuero', id: 'kerner' } }));
     });
 
     test('audit on a share given as a Windows path (with a space) reports what the Linux exe reports', async () => {
