@@ -168,7 +168,7 @@ function auditPoint(p: RestorePoint | undefined, now: Date): AuditPoint | undefi
 
 /**
  * What the audit keeps of a chain: the model with its point and storage lists emptied (newest point, identity and
- * settings stay), and its health summed up. RPO findings are not here: they are judged per server, over all chains.
+ * settings stay), and its health summed up.
  */
 interface ChainDigest {
   readonly chain: BackupChain;
@@ -187,13 +187,14 @@ interface ChainDigest {
 
 async function digestChain(read: DiscoveredChain, now: Date): Promise<ChainDigest> {
   const { chain } = read;
+  // No RPO here: it depends on the server's schedule, so it is judged per server, over all its chains.
   const health = await checkChainHealth(read, { now, rpoHours: Number.POSITIVE_INFINITY });
   const timed = health.points.filter((p) => p.restorable && p.point.time).map((p) => p.point);
   timed.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
   return {
     chain: { ...chain, points: [], storages: [] },
     chainOk: health.chainOk,
-    findings: health.findings.filter((f) => f.code !== 'rpo-exceeded'),
+    findings: health.findings,
     points: chain.points.length,
     restorablePoints: health.points.filter((p) => p.restorable).length,
     restorableWithTime: timed.length,

@@ -318,19 +318,11 @@ export function lastPathElement(p: string | undefined): string | undefined {
   return parts.length ? parts[parts.length - 1] : undefined;
 }
 
-/** A tag's attributes: those being visited (TagAttributes) or kept after the visit (a plain record). */
-type Attrs = Pick<TagAttributes, 'get'> | Readonly<Record<string, string>>;
+/** The attributes of the tag being visited: every record is read while its element is visited. */
+type Attrs = Pick<TagAttributes, 'get'>;
 
-function get(a: Attrs | undefined, name: string): string | undefined {
-  if (!a) return undefined;
-  if (a instanceof TagAttributes) return a.get(name);
-  const rec = a as Readonly<Record<string, string>>;
-  return Object.prototype.hasOwnProperty.call(rec, name) ? rec[name] : undefined;
-}
-
-function readBackup(a: Attrs | undefined, where: string, limits: XmlLimits): VbmBackup {
-  if (!a) return {};
-  const v = (n: string): string | undefined => get(a, n);
+function readBackup(a: Attrs, where: string, limits: XmlLimits): VbmBackup {
+  const v = (n: string): string | undefined => a.get(n);
   return {
     id: parseRef(v('Id')),
     jobId: parseRef(v('JobId')),
@@ -356,10 +348,10 @@ function readRetention(value: string | undefined, where: string, limits: XmlLimi
   };
 }
 
-const readHost = (a: Attrs, id: string): VbmHost => ({ id, name: str(get(a, 'Name')), type: parseInteger(get(a, 'Type')) });
+const readHost = (a: Attrs, id: string): VbmHost => ({ id, name: str(a.get('Name')), type: parseInteger(a.get('Type')) });
 
 function readStorage(a: Attrs, id: string, where: string, limits: XmlLimits): VbmStorage {
-  const v = (n: string): string | undefined => get(a, n);
+  const v = (n: string): string | undefined => a.get(n);
   const filePath = str(v('FilePath'));
   const partialPath = parsePartialPath(v('PartialPath'), `attribute PartialPath of Storage ${id} in ${where}`, limits);
   const fromPartial = partialPath && partialPath.length ? str(partialPath[partialPath.length - 1]) : undefined;
@@ -385,29 +377,29 @@ function readStorage(a: Attrs, id: string, where: string, limits: XmlLimits): Vb
 
 const readPoint = (a: Attrs, id: string): VbmPoint => ({
   id,
-  originalId: parseRef(get(a, 'OriginalId')),
-  linkId: parseRef(get(a, 'LinkId')),
-  num: parseInteger(get(a, 'Num')),
-  groupId: parseRef(get(a, 'GroupId')),
-  creationTime: parseVeeamLocalTime(get(a, 'CreationTime')),
-  creationTimeUtc: parseVeeamUtcTime(get(a, 'CreationTimeUtc')),
-  type: parseInteger(get(a, 'Type')),
-  backupId: parseRef(get(a, 'BackupId')),
+  originalId: parseRef(a.get('OriginalId')),
+  linkId: parseRef(a.get('LinkId')),
+  num: parseInteger(a.get('Num')),
+  groupId: parseRef(a.get('GroupId')),
+  creationTime: parseVeeamLocalTime(a.get('CreationTime')),
+  creationTimeUtc: parseVeeamUtcTime(a.get('CreationTimeUtc')),
+  type: parseInteger(a.get('Type')),
+  backupId: parseRef(a.get('BackupId')),
 });
 
 const readObject = (a: Attrs, id: string): VbmObject => ({
   id,
-  type: parseInteger(get(a, 'Type')),
-  hostId: parseRef(get(a, 'HostId')),
-  name: str(get(a, 'Name')),
-  displayName: str(get(a, 'DisplayName')),
-  objectId: parseRef(get(a, 'ObjectId')),
-  uuid: parseRef(get(a, 'Uuid')),
-  platform: parseInteger(get(a, 'Platform')),
+  type: parseInteger(a.get('Type')),
+  hostId: parseRef(a.get('HostId')),
+  name: str(a.get('Name')),
+  displayName: str(a.get('DisplayName')),
+  objectId: parseRef(a.get('ObjectId')),
+  uuid: parseRef(a.get('Uuid')),
+  platform: parseInteger(a.get('Platform')),
 });
 
 function readOib(a: Attrs, id: string): VbmOib {
-  const v = (n: string): string | undefined => get(a, n);
+  const v = (n: string): string | undefined => a.get(n);
   const b = (n: string): boolean | undefined => parseBool(v(n));
   return {
     id,
@@ -456,9 +448,9 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
   const bytes = typeof source === 'string' ? Buffer.from(source, 'utf8') : source;
   const limits = options.limits ?? DEFAULT_XML_LIMITS;
   const where = `"${file}"`;
-  let rootAttrs: Readonly<Record<string, string>> = {};
-  let owner: Readonly<Record<string, string>> | undefined;
-  let backup: Readonly<Record<string, string>> | undefined;
+  let root: { version?: string; schema?: string; createdUtc?: string } = {};
+  let owner: VbmOwner | undefined;
+  let backup: VbmBackup = {};
   let retentionValue: string | undefined;
   let infoSeen = 0;
   let oldFormat = false;
@@ -474,7 +466,7 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
   const oibs: VbmOib[] = [];
   const withoutId = new Map<string, number>();
   const record = (kind: string, a: Attrs, push: (id: string) => void): void => {
-    const id = parseRef(get(a, 'Id'));
+    const id = parseRef(a.get('Id'));
     if (id === undefined) withoutId.set(kind, (withoutId.get(kind) ?? 0) + 1);
     else push(id);
   };
@@ -492,11 +484,11 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
             'Point Lifeboat at the .vbm file Veeam wrote next to the .vbk/.vib files.',
           );
         }
-        rootAttrs = attrs.all();
+        root = { version: attrs.get('Version'), schema: attrs.get('MetaSchemaVersion'), createdUtc: attrs.get('CreationTimeUtc') };
         isFirst = true;
       } else if (depth === 1) {
-        if (name === 'Owner' && first('Owner')) owner = attrs.all();
-        else if (name === 'Backup' && first('Backup')) backup = attrs.all();
+        if (name === 'Owner' && first('Owner')) owner = { id: parseRef(attrs.get('Id')), name: str(attrs.get('Name')) };
+        else if (name === 'Backup' && first('Backup')) backup = readBackup(attrs, where, limits);
         else if (name === 'Vbm') oldFormat = true;
         else if (name === 'BackupMetaInfo') isFirst = ++infoSeen === 1;
       } else if (parentFirst) {
@@ -531,27 +523,27 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
   if (infoSeen === 0) {
     if (oldFormat) {
       throw new InputError(
-        `${where} uses the old Veeam Backup & Replication metadata format (BackupMeta Version ${get(rootAttrs, 'Version') ?? '?'}), which Lifeboat does not read`,
+        `${where} uses the old Veeam Backup & Replication metadata format (BackupMeta Version ${root.version ?? '?'}), which Lifeboat does not read`,
         'Lifeboat reads the metadata written by Veeam Agent for Windows (MetaSchemaVersion 2).',
       );
     }
     throw new InputError(`${where} has no <BackupMetaInfo>: it lists no backup files or restore points`, 'The metadata file is damaged; Veeam rewrites it at the next backup.');
   }
   const warnings: string[] = [];
-  const metaSchemaVersion = parseInteger(get(rootAttrs, 'MetaSchemaVersion'));
+  const metaSchemaVersion = parseInteger(root.schema);
   if (metaSchemaVersion !== 2) {
-    warnings.push(`MetaSchemaVersion is ${get(rootAttrs, 'MetaSchemaVersion') ?? 'missing'}, expected 2; reading it anyway`);
+    warnings.push(`MetaSchemaVersion is ${root.schema ?? 'missing'}, expected 2; reading it anyway`);
   }
   for (const [kind, n] of withoutId) {
     warnings.push(n === 1 ? `a <${kind}> without an Id was ignored` : `${n} <${kind}> elements without an Id were ignored`);
   }
   return {
     file,
-    version: parseInteger(get(rootAttrs, 'Version')),
+    version: parseInteger(root.version),
     metaSchemaVersion,
-    creationTimeUtc: parseVeeamUtcTime(get(rootAttrs, 'CreationTimeUtc')),
-    owner: owner ? { id: parseRef(get(owner, 'Id')), name: str(get(owner, 'Name')) } : undefined,
-    backup: readBackup(backup, where, limits),
+    creationTimeUtc: parseVeeamUtcTime(root.createdUtc),
+    owner,
+    backup,
     retention: readRetention(retentionValue, where, limits),
     hosts,
     storages,
