@@ -82,7 +82,11 @@ export class TmuxSession {
     const env = { NO_COLOR: '1', ...opts.env };
     const envWords = [...(opts.unset ?? []).map((k) => `-u ${shq(k)}`), ...Object.entries(env).map(([k, v]) => shq(`${k}=${v}`))].join(' ');
     // `timeout --foreground`: the program stays in the terminal's foreground process group, so it can read keys.
+    // `trap true INT`: the pane's shell shares the program's process group, and a Ctrl-C (SIGINT) that reached it too
+    // sometimes ended the shell and the pane before the exit code was printed. A trap that runs a command (unlike an
+    // ignored signal) is not inherited by the program, which still gets SIGINT as from a terminal.
     const line = [
+      'trap true INT',
       `cd ${shq(opts.cwd ?? REPO_ROOT)} || exit 1`,
       `env ${envWords} timeout --foreground -s KILL ${opts.killAfterSeconds ?? 120} ${command.map(shq).join(' ')}`,
       `echo "${EXIT_MARK}$?__"`,
