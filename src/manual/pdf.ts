@@ -171,12 +171,9 @@ export class PdfPrinter {
     if (this.closed) return;
     this.closed = true;
     for (const s of SIGNALS) process.removeListener(s, this.onSignal);
-    killProcessesUsing(this.profile);
-    try {
-      rmSync(this.profile, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      /* the next run removes it */
-    }
+    // A browser still dying can write into its profile after the removal: end it, wait for it, then remove.
+    waitUntilGone(killProcessesUsing(this.profile), 5_000);
+    removeNow(this.profile);
     for (const cleanup of this.cleanups) {
       try {
         cleanup();
@@ -204,23 +201,78 @@ function printError(browser: string, e: unknown): JobError {
   return new JobError(`printing the manual to PDF with ${browser} failed: ${(e as Error).message.split('\n')[0]}`, `The HTML manual is complete; print it from a browser, or set ${ENV_BROWSER} to another Chromium or Edge.`);
 }
 
-/** Ends (SIGKILL) the browser processes started with `profile` (Linux: read from /proc; elsewhere nothing to do). */
-function killProcessesUsing(profile: string): void {
-  if (process.platform !== 'linux') return;
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    return;
-  }
-  for (const pid of pids) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(profile)) process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      /* gone already, or not ours */
+/**
+ * Ends (SIGKILL) the browser processes started with `profile`, with their process groups (Playwright starts the
+ * browser in a group of its own; its helpers do not all name the profile). Returns a test for "one of them still
+ * runs". Linux only: read from /proc; elsewhere nothing to do.
+ */
+function killProcessesUsing(profile: string): (pid: number) => boolean {
+  const pids = new Set<number>();
+  const groups = new Set<number>();
+  const ownGroup = processStat(process.pid)?.group;
+  if (process.platform === 'linux') {
+    for (const pid of processIds()) {
+      if (pid === process.pid) continue;
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(profile)) continue;
+        const group = processStat(pid)?.group;
+        if (group !== undefined && group !== ownGroup) {
+          process.kill(-group, 'SIGKILL');
+          groups.add(group);
+        }
+        process.kill(pid, 'SIGKILL');
+        pids.add(pid);
+      } catch {
+        /* gone already, or not ours */
+      }
     }
   }
+  return (pid) => {
+    if (!pids.has(pid) && !groups.has(processStat(pid)?.group ?? -1)) return false;
+    const state = processStat(pid)?.state;
+    return state !== undefined && state !== 'Z' && state !== 'X';
+  };
+}
+
+function processIds(): number[] {
+  try {
+    return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** From /proc/PID/stat, the fields after the command name: state and process group. */
+function processStat(pid: number): { state: string; group: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, group: Number(group) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits (blocking: the process ends right after) until no process `ours` still runs (a zombie has stopped), at most `ms`. */
+function waitUntilGone(ours: (pid: number) => boolean, ms: number): void {
+  const deadline = Date.now() + ms;
+  while (processIds().some(ours) && Date.now() < deadline) sleepSync(20);
+}
+
+/** Removes a folder now, retrying briefly while something still writes into it; the next run removes what is left. */
+function removeNow(folder: string): void {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      rmSync(folder, { recursive: true, force: true });
+      return;
+    } catch {
+      sleepSync(50);
+    }
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Profiles of runs that were killed outright (their process is gone). */
