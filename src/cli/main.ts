@@ -64,6 +64,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`lifeboat build --help | head`) ends only our printing, never the job: the rest of what
+// would have gone to that stream is dropped, and the job finishes (or cleans up) and sets the exit code as usual.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 // No top-level await: the release exe bundles this file as CommonJS (scripts/build-release.mjs).
 void main(process.argv).then((code) => {
   process.exitCode = code;

@@ -47,6 +47,15 @@ describe('lifeboat command line', () => {
     assert.match(flash.stdout, /lifeboat flash dist\/muster-stb-usb\.img /, 'the file the example site builds');
   });
 
+  test('a reader that stops early (`| head`) ends the printing quietly: exit 0, no EPIPE trace', async () => {
+    // `true` exits before Node has started, so every write of the help and of the JSON meets a closed pipe.
+    for (const args of ['build --help', 'plan --site examples/site.yaml --json']) {
+      const r = await run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${LIFEBOAT_BIN}" ${args} | true`]);
+      assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at /, args);
+    }
+  });
+
   test('assistant --simulate takes a bare scenario name from the help\'s list', async () => {
     const r = await lifeboat(['assistant', '--simulate', 'healthy-physical'], { timeoutMs: 60_000 });
     assert.doesNotMatch(r.stderr, /no scenario at/);
