@@ -127,8 +127,106 @@ function undoE8(out: Uint8Array): void {
   }
 }
 
+/**
+ * The symbols of one verbatim or aligned block, up to `blockEnd`; returns the new output position. Kept small and
+ * apart from the block headers: it holds the bit reader's state and the repeat offsets in locals and reads only
+ * typed arrays (no calls, no property loads in the loop), so V8 compiles it soon and cheaply, and a rarely taken
+ * branch (aligned offsets, long lengths) does not throw the compiled code away.
+ */
+function decodeSymbols(
+  r: BitReader, reps: Uint32Array, input: Uint8Array, out: Uint8Array, o: number, blockEnd: number,
+  mainEntries: Uint16Array, mainBits: number, lenEntries: Uint16Array, lenBits: number,
+  isAligned: boolean, alignedEntries: Uint16Array, alignedBits: number,
+): number {
+  const inLen = input.length;
+  const mainMask = (1 << mainBits) - 1, lenMask = (1 << lenBits) - 1;
+  const alignedMask = (1 << alignedBits) - 1;
+  let buf = r.buf, count = r.count, pos = r.pos;
+  let r0 = reps[0]!, r1 = reps[1]!, r2 = reps[2]!;
+  while (o < blockEnd) {
+    while (count <= 16) {
+      buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
+      pos += 2;
+      count += 16;
+    }
+    let e = mainEntries[(buf >>> (count - mainBits)) & mainMask]!;
+    if (e === 0) throw new WimFormatError('LZX: invalid main code');
+    count -= e & 31;
+    const sym = e >> 5;
+    if (sym < NUM_CHARS) {
+      out[o++] = sym;
+      continue;
+    }
+    const m = sym - NUM_CHARS;
+    let length = (m & 7) + 2;
+    if ((m & 7) === 7) {
+      while (count <= 16) {
+        buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
+        pos += 2;
+        count += 16;
+      }
+      if (lenBits === 0) throw new WimFormatError('LZX: length code is empty but a symbol is needed');
+      e = lenEntries[(buf >>> (count - lenBits)) & lenMask]!;
+      if (e === 0) throw new WimFormatError('LZX: invalid length code');
+      count -= e & 31;
+      length += e >> 5;
+    }
+    const slot = m >> 3;
+    let offset: number;
+    if (slot === 0) {
+      offset = r0;
+    } else if (slot === 1) {
+      offset = r1; r1 = r0; r0 = offset;
+    } else if (slot === 2) {
+      offset = r2; r2 = r0; r0 = offset;
+    } else {
+      const extra = EXTRA_BITS[slot]!;
+      // Verbatim: `extra` bits (at most 17). Aligned, with 3 or more extra bits: extra - 3 bits, then the low
+      // 3 bits as an aligned-code symbol.
+      const direct = isAligned && extra >= 3 ? extra - 3 : extra;
+      while (count <= 16) {
+        buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
+        pos += 2;
+        count += 16;
+      }
+      count -= direct;
+      let v = (buf >>> count) & ((1 << direct) - 1);
+      if (direct !== extra) {
+        while (count <= 16) {
+          buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
+          pos += 2;
+          count += 16;
+        }
+        if (alignedBits === 0) throw new WimFormatError('LZX: aligned offset code is empty but a symbol is needed');
+        const a = alignedEntries[(buf >>> (count - alignedBits)) & alignedMask]!;
+        if (a === 0) throw new WimFormatError('LZX: invalid aligned offset code');
+        count -= a & 31;
+        v = (v << 3) + (a >> 5);
+      }
+      offset = SLOT_BASE[slot]! + v - 2;
+      r2 = r1; r1 = r0; r0 = offset;
+    }
+    if (offset > o || offset === 0) throw new WimFormatError(`LZX: a match reaches ${offset} bytes back from position ${o}`);
+    if (length > blockEnd - o) throw new WimFormatError('LZX: a match runs past the end of its block');
+    if (pos > inLen + 4) throw new WimFormatError('LZX: chunk ends before its data');
+    let src = o - offset;
+    if (length >= 16 && offset >= length) {
+      // Long and not overlapping itself: one native copy beats the byte loop, above all before the JIT.
+      out.copyWithin(o, src, src + length);
+      o += length;
+    } else {
+      const stop = o + length;
+      while (o < stop) out[o++] = out[src++]!;
+    }
+  }
+  r.buf = buf; r.count = count; r.pos = pos;
+  reps[0] = r0; reps[1] = r1; reps[2] = r2;
+  return o;
+}
+
 /** Table space reused by every block of every chunk (decoding is synchronous, so one set is enough). */
-const scratch = { main: new Uint16Array(1 << MAX_CODE_LEN), len: new Uint16Array(1 << MAX_CODE_LEN) };
+const scratch = { main: new Uint16Array(1 << MAX_CODE_LEN), len: new Uint16Array(1 << MAX_CODE_LEN), aligned: new Uint16Array(1 << 7) };
+const NO_ENTRIES: Uint16Array = new Uint16Array(0);
 
 /**
  * Decompresses one chunk into exactly `outSize` bytes. `windowOrder` is log2 of the WIM's chunk size (15..21).
@@ -143,7 +241,7 @@ export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 
   const alignedLens = new Uint8Array(ALIGNED_SYMBOLS);
   const out = new Uint8Array(outSize);
   const r = new BitReader(input);
-  let r0 = 1, r1 = 1, r2 = 1;
+  const reps = new Uint32Array([1, 1, 1]); // the repeat offsets R0, R1, R2
   let o = 0;
   while (o < outSize) {
     const type = r.bits(3);
@@ -156,17 +254,21 @@ export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 
       const p = r.pos;
       if (p + 12 + size > input.length) throw new WimFormatError('LZX: uncompressed block runs past the chunk');
       const dv = new DataView(input.buffer, input.byteOffset + p, 12);
-      r0 = dv.getUint32(0, true); r1 = dv.getUint32(4, true); r2 = dv.getUint32(8, true);
+      reps[0] = dv.getUint32(0, true); reps[1] = dv.getUint32(4, true); reps[2] = dv.getUint32(8, true);
       out.set(input.subarray(p + 12, p + 12 + size), o);
       o = blockEnd;
       r.pos = p + 12 + size + (size & 1);
       continue;
     }
     if (type !== 1 && type !== 2) throw new WimFormatError(`LZX: unknown block type ${type}`);
-    let aligned: HuffmanTable | undefined;
-    if (type === 2) {
+    // A verbatim block gets an empty aligned table, so the loop below always sees the same types.
+    let alignedEntries = NO_ENTRIES, alignedBits = 0;
+    const isAligned = type === 2;
+    if (isAligned) {
       for (let i = 0; i < ALIGNED_SYMBOLS; i++) alignedLens[i] = r.bits(3);
-      aligned = buildHuffmanTable(alignedLens, 7, 'LZX aligned offset code');
+      const t = buildHuffmanTable(alignedLens, 7, 'LZX aligned offset code', scratch.aligned);
+      alignedEntries = t.entries;
+      alignedBits = t.bits;
     }
     readLengths(r, mainLens, 0, NUM_CHARS);
     readLengths(r, mainLens, NUM_CHARS, numMain);
@@ -174,73 +276,8 @@ export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 
     readLengths(r, lenLens, 0, LEN_SYMBOLS);
     const lenTable = buildHuffmanTable(lenLens, MAX_CODE_LEN, 'LZX length code', scratch.len);
 
-    // The hot loop keeps the bit reader's state in locals (much faster than method calls, even before the JIT).
     if (main.bits === 0) throw new WimFormatError('LZX: main code is empty but the block has data');
-    const inLen = input.length;
-    const mainEntries = main.entries, mainBits = main.bits, mainMask = (1 << mainBits) - 1;
-    const lenEntries = lenTable.entries, lenBits = lenTable.bits, lenMask = (1 << lenBits) - 1;
-    let buf = r.buf, count = r.count, pos = r.pos;
-    while (o < blockEnd) {
-      if (count < 17) {
-        while (count <= 16) {
-          buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
-          pos += 2;
-          count += 16;
-        }
-      }
-      let e = mainEntries[(buf >>> (count - mainBits)) & mainMask]!;
-      if (e === 0) throw new WimFormatError('LZX: invalid main code');
-      count -= e & 31;
-      const sym = e >> 5;
-      if (sym < NUM_CHARS) {
-        out[o++] = sym;
-        continue;
-      }
-      const m = sym - NUM_CHARS;
-      let length = (m & 7) + 2;
-      if ((m & 7) === 7) {
-        if (count < 17) {
-          while (count <= 16) {
-            buf = ((buf << 16) | (pos + 1 < inLen ? input[pos]! | (input[pos + 1]! << 8) : 0)) >>> 0;
-            pos += 2;
-            count += 16;
-          }
-        }
-        if (lenBits === 0) throw new WimFormatError('LZX: length code is empty but a symbol is needed');
-        e = lenEntries[(buf >>> (count - lenBits)) & lenMask]!;
-        if (e === 0) throw new WimFormatError('LZX: invalid length code');
-        count -= e & 31;
-        length += e >> 5;
-      }
-      const slot = m >> 3;
-      let offset: number;
-      if (slot === 0) {
-        offset = r0;
-      } else if (slot === 1) {
-        offset = r1; r1 = r0; r0 = offset;
-      } else if (slot === 2) {
-        offset = r2; r2 = r0; r0 = offset;
-      } else {
-        const extra = EXTRA_BITS[slot]!;
-        r.buf = buf; r.count = count; r.pos = pos;
-        let v: number;
-        if (aligned && extra >= 3) {
-          v = (r.bits(extra - 3) << 3) + r.symbol(aligned, 'aligned offset');
-        } else {
-          v = r.bits(extra);
-        }
-        buf = r.buf; count = r.count; pos = r.pos;
-        offset = SLOT_BASE[slot]! + v - 2;
-        r2 = r1; r1 = r0; r0 = offset;
-      }
-      if (offset > o || offset === 0) throw new WimFormatError(`LZX: a match reaches ${offset} bytes back from position ${o}`);
-      if (length > blockEnd - o) throw new WimFormatError('LZX: a match runs past the end of its block');
-      if (pos > inLen + 4) throw new WimFormatError('LZX: chunk ends before its data');
-      let src = o - offset;
-      const stop = o + length;
-      while (o < stop) out[o++] = out[src++]!;
-    }
-    r.buf = buf; r.count = count; r.pos = pos;
+    o = decodeSymbols(r, reps, input, out, o, blockEnd, main.entries, main.bits, lenTable.entries, lenTable.bits, isAligned, alignedEntries, alignedBits);
     if (r.overrun()) throw new WimFormatError('LZX: chunk ends before its data');
   }
   undoE8(out);
