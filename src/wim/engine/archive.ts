@@ -12,21 +12,17 @@ import {
 } from '../header.js';
 import { WimFormatError } from './errors.js';
 import { type ImageMetadata, parseMetadata } from './metadata.js';
-import { type Compression, RESHDR_FLAG_METADATA, RESHDR_FLAG_SOLID, type ResourceHeader, parseReshdr, readResource } from './resource.js';
+import { type BlobEntry, BlobTable } from './blob-table.js';
+import { cached, imageKey, remember, resourceKey } from './parsed-cache.js';
+import {
+  type Compression, type ResourceHeader, type ResourceReadOptions, decodeResource, readResource, readStored,
+} from './resource.js';
 import { sha1 } from './metadata-write.js';
 
-export const BLOB_ENTRY_SIZE = 50;
 /** Limits for the parts read whole (real boot.wim: blob table < 1 MiB, XML < 64 KiB, metadata < 64 MiB). */
 const MAX_BLOB_TABLE = 256 * 2 ** 20;
 const MAX_XML = 16 * 2 ** 20;
 const MAX_METADATA = 512 * 2 ** 20;
-
-export interface BlobEntry {
-  reshdr: ResourceHeader;
-  partNumber: number;
-  refCount: number;
-  hash: Buffer;
-}
 
 const hex = (h: Buffer): string => h.toString('hex');
 
@@ -37,15 +33,19 @@ export class WimArchive {
     readonly fileSize: number,
     readonly header: WimHeader,
     readonly compression: Compression,
-    /** The blob table in file order, metadata entries included. */
-    readonly blobs: BlobEntry[],
-    /** Metadata resources in image order (image 1 first). */
-    readonly images: BlobEntry[],
+    readonly blobTable: BlobTable,
     readonly xml: string,
   ) {}
 
-  /** File data blobs by the first 6 bytes of their SHA-1 (a number: no string per entry), built on first use. */
-  private byHash?: Map<number, BlobEntry[]>;
+  /** The blob table in file order, metadata entries included. */
+  get blobs(): readonly BlobEntry[] {
+    return this.blobTable.entries;
+  }
+
+  /** Metadata resources in image order (image 1 first). */
+  get images(): readonly BlobEntry[] {
+    return this.blobTable.images;
+  }
 
   /** Opens and checks a WIM; the caller closes it. Damaged or unsupported: InputError naming the file. */
   static async open(path: string, mode: 'r' | 'r+' = 'r'): Promise<WimArchive> {
@@ -73,30 +73,21 @@ export class WimArchive {
     const compression = compressionOf(header, path);
     const readAt = readerOf(fh);
     const opts = (what: string, maxBytes: number) => ({ compression, chunkSize: header.chunkSize, fileSize, maxBytes, what });
-    const table = await readResource(readAt, header.blobTable, opts('blob table', MAX_BLOB_TABLE));
-    if (table.length % BLOB_ENTRY_SIZE !== 0) throw new WimFormatError(`blob table of ${table.length} bytes is not a whole number of entries`);
-    const blobs: BlobEntry[] = [];
-    const images: BlobEntry[] = [];
-    for (let off = 0; off < table.length; off += BLOB_ENTRY_SIZE) {
-      const e: BlobEntry = {
-        reshdr: parseReshdr(table, off, 'blob table entry'),
-        partNumber: table.readUInt16LE(off + 24),
-        refCount: table.readUInt32LE(off + 26),
-        hash: table.subarray(off + 30, off + 50),
-      };
-      if (e.reshdr.flags & RESHDR_FLAG_SOLID) {
-        throw new InputError(`${path}: holds solid (LZMS) resources, as ESD files do; only ordinary WIMs (LZX, XPRESS or none) are supported`,
-          'Use the boot.wim of the recovery media, or convert with: wimlib-imagex export SRC all DEST.wim --compress=LZX');
-      }
-      blobs.push(e);
-      if (e.reshdr.flags & RESHDR_FLAG_METADATA) images.push(e);
+    const tableOpts = opts('blob table', MAX_BLOB_TABLE);
+    const tableStored = await readStored(readAt, header.blobTable, tableOpts);
+    // Parsed once per process while its bytes stay the same (a build opens one boot.wim several times).
+    const tableKey = `blob table\0${resourceKey(path, header.blobTable)}`;
+    let table = cached<BlobTable>(tableKey, tableStored);
+    if (!table) {
+      table = BlobTable.parse(decodeResource(tableStored, header.blobTable, tableOpts), path);
+      remember(tableKey, tableStored, table);
     }
-    if (images.length !== header.imageCount) {
-      throw new WimFormatError(`the header says ${header.imageCount} image(s) but the blob table has ${images.length} metadata resource(s)`);
+    if (table.images.length !== header.imageCount) {
+      throw new WimFormatError(`the header says ${header.imageCount} image(s) but the blob table has ${table.images.length} metadata resource(s)`);
     }
     const xmlBytes = await readResource(readAt, header.xml, opts('XML data', MAX_XML));
     const xml = decodeXml(xmlBytes);
-    return new WimArchive(path, fh, fileSize, header, compression, blobs, images, xml);
+    return new WimArchive(path, fh, fileSize, header, compression, table, xml);
   }
 
   async close(): Promise<void> {
@@ -107,26 +98,17 @@ export class WimArchive {
     return this.fh;
   }
 
+  /** The file data blob with SHA-1 `hash`. */
   blob(hash: Buffer): BlobEntry | undefined {
-    if (!this.byHash) {
-      this.byHash = new Map();
-      for (const b of this.blobs) {
-        if (b.reshdr.flags & RESHDR_FLAG_METADATA) continue;
-        const k = b.hash.readUIntLE(0, 6);
-        const list = this.byHash.get(k);
-        if (list) list.push(b);
-        else this.byHash.set(k, [b]);
-      }
-    }
-    return this.byHash.get(hash.readUIntLE(0, 6))?.find((b) => b.hash.equals(hash));
+    const row = this.blobTable.find(hash, 0);
+    return row < 0 ? undefined : this.blobTable.entry(row);
   }
 
   /** Reads a resource whole, its SHA-1 checked against `hash` when given. */
   async readResource(r: ResourceHeader, what: string, maxBytes: number, hash?: Buffer): Promise<Buffer> {
     try {
-      const data = await readResource(readerOf(this.fh), r, {
-        compression: this.compression, chunkSize: this.header.chunkSize, fileSize: this.fileSize, maxBytes, what,
-      });
+      const o = this.readOptions(what, maxBytes);
+      const data = decodeResource(await readStored(readerOf(this.fh), r, o), r, o);
       if (hash && !sha1(data).equals(hash)) throw new WimFormatError(`${what}: its SHA-1 does not match the blob table`);
       return data;
     } catch (err) {
@@ -134,16 +116,43 @@ export class WimArchive {
     }
   }
 
-  /** Parsed metadata of image `index` (1-based). */
-  async image(index: number): Promise<ImageMetadata> {
+  private readOptions(what: string, maxBytes: number): ResourceReadOptions {
+    return { compression: this.compression, chunkSize: this.header.chunkSize, fileSize: this.fileSize, maxBytes, what };
+  }
+
+  /**
+   * Parsed metadata of image `index` (1-based). Parsed once per process while its stored bytes stay the same
+   * (parsed-cache.ts); `forEdit` hands the caller a tree of its own to change (the update does).
+   */
+  async image(index: number, opts: { forEdit?: boolean } = {}): Promise<ImageMetadata> {
     checkImageIndex(this.header, index, this.path);
     const e = this.images[index - 1]!;
-    const buf = await this.readResource(e.reshdr, `metadata of image ${index}`, MAX_METADATA, e.hash);
+    const what = `metadata of image ${index}`;
+    const o = this.readOptions(what, MAX_METADATA);
+    let stored: Buffer;
     try {
-      return parseMetadata(buf);
+      stored = await readStored(readerOf(this.fh), e.reshdr, o);
+    } catch (err) {
+      throw asInputError(err, this.path);
+    }
+    const key = imageKey(this.path, e.reshdr, e.hash);
+    const kept = cached<ImageMetadata>(key, stored, opts.forEdit === true);
+    if (kept) return kept;
+    let buf: Buffer;
+    try {
+      buf = decodeResource(stored, e.reshdr, o);
+      if (!sha1(buf).equals(e.hash)) throw new WimFormatError(`${what}: its SHA-1 does not match the blob table`);
+    } catch (err) {
+      throw asInputError(err, this.path);
+    }
+    let image: ImageMetadata;
+    try {
+      image = parseMetadata(buf);
     } catch (err) {
       throw asInputError(err, this.path, `image ${index}: `);
     }
+    if (!opts.forEdit) remember(key, stored, image);
+    return image;
   }
 
   /** A file's data by its hash; `maxBytes` bounds it (InputError beyond). */

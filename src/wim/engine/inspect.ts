@@ -1,6 +1,6 @@
 /** What `lifeboat wim inspect` shows: the header, each image (XML and its own tree), and optionally a file list. */
 import { WimArchive } from './archive.js';
-import { type Dentry, dataHash, hardLinkGroup, isDirectory, isReparsePoint } from './metadata.js';
+import { type Dentry, attributes, dataHash, hardLinkGroup, isDirectory, isReparsePoint } from './metadata.js';
 import { RESHDR_FLAG_COMPRESSED } from './resource.js';
 import { type ImageInfo, imageInfo } from './xml.js';
 
@@ -62,7 +62,7 @@ export async function inspectWim(path: string, opts: { filesOf?: number } = {}):
               path: p,
               kind: isReparsePoint(c) ? 'link' : isDirectory(c) ? 'dir' : 'file',
               bytes: isDirectory(c) ? 0 : sizeOf(c),
-              attributes: c.raw.readUInt32LE(0x08),
+              attributes: attributes(c),
               ...(named.length ? { streams: named } : {}),
               ...(g !== '' ? { hardLinkGroup: g } : {}),
             });

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { writeU64 } from './resource.js';
-import { type Dentry, DENTRY_FIXED, ATTR_DIRECTORY, ATTR_REPARSE_POINT, isDirectory } from './metadata.js';
+import { Dentry, DENTRY_FIXED, ATTR_DIRECTORY, ATTR_REPARSE_POINT, isDirectory } from './metadata.js';
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 const FILETIME_EPOCH_OFFSET = 11_644_473_600_000n; // ms from 1601-01-01 to 1970-01-01
@@ -32,7 +32,7 @@ export function newDentry(name: string, attributes: number, hash: Buffer | undef
   if (hash) hash.copy(raw, 0x40);
   raw.writeUInt16LE(nameBytes.length, 0x64);
   nameBytes.copy(raw, DENTRY_FIXED);
-  const d: Dentry = { raw, name, streams: [] };
+  const d = new Dentry(raw, 0, length, []);
   if (attributes & ATTR_DIRECTORY) d.children = [];
   return d;
 }
@@ -51,34 +51,44 @@ export function replacedDentry(old: Dentry, hash: Buffer | undefined, time: bigi
   if (!(raw.readUInt32LE(0x08) & ATTR_REPARSE_POINT)) raw.fill(0, 0x58, 0x60);
   const streams = old.streams.filter((s) => s.name !== '');
   raw.writeUInt16LE(streams.length, 0x60);
-  return { raw, name: old.name, streams };
+  return new Dentry(raw, 0, raw.length, streams);
 }
 
-const size = (d: Dentry): number => d.raw.length + d.streams.reduce((n, s) => n + s.raw.length, 0);
+/** Bytes of a dentry with its stream entries. */
+function size(d: Dentry): number {
+  let n = d.end - d.off;
+  for (const s of d.streams) n += s.raw.length;
+  return n;
+}
 
 /** Serializes security data and tree into a metadata resource. */
 export function writeMetadata(security: Buffer, root: Dentry): Buffer {
-  // Pass 1: where each directory's child list goes.
-  const subdir = new Map<Dentry, number>();
-  let pos = security.length + size(root) + 8;
+  // Pass 1: where each directory's child list goes (`subdir[i]` for `queue[i]`).
   const queue: Dentry[] = [root];
+  const subdir: number[] = [];
+  let pos = security.length + size(root) + 8;
   for (let qi = 0; qi < queue.length; qi++) {
     const dir = queue[qi]!;
-    subdir.set(dir, pos);
-    for (const c of dir.children ?? []) {
-      pos += size(c);
-      if (isDirectory(c) && c.children) queue.push(c);
+    subdir.push(pos);
+    const children = dir.children;
+    if (children) {
+      for (const c of children) {
+        pos += size(c);
+        if (c.children && isDirectory(c)) queue.push(c);
+      }
     }
     pos += 8;
   }
-  // Pass 2: the bytes, in the same order.
+  // Pass 2: the bytes, in the same order; a directory's child list offset is the next one in the queue.
   const out = Buffer.alloc(pos);
   security.copy(out, 0);
   let w = security.length;
+  let nextDir = 0;
   const put = (d: Dentry): void => {
-    d.raw.copy(out, w);
-    writeU64(out, subdir.get(d) ?? 0, w + 0x10);
-    w += d.raw.length;
+    d.buf.copy(out, w, d.off, d.end);
+    const isQueued = nextDir < queue.length && queue[nextDir] === d;
+    writeU64(out, isQueued ? subdir[nextDir++]! : 0, w + 0x10);
+    w += d.end - d.off;
     for (const s of d.streams) {
       s.raw.copy(out, w);
       w += s.raw.length;
@@ -87,7 +97,8 @@ export function writeMetadata(security: Buffer, root: Dentry): Buffer {
   put(root);
   w += 8;
   for (const dir of queue) {
-    for (const c of dir.children ?? []) put(c);
+    const children = dir.children;
+    if (children) for (const c of children) put(c);
     w += 8;
   }
   return out;

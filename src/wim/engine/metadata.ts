@@ -27,13 +27,35 @@ export interface StreamEntry {
   hash: Buffer;
 }
 
-export interface Dentry {
-  /** The dentry's own bytes (fixed part, names, tagged items, padded to 8). */
-  raw: Buffer;
-  name: string;
-  streams: StreamEntry[];
+/**
+ * One directory entry. Its own bytes stay where they were read (`buf` at `off` to `end`: the decompressed metadata
+ * resource, or a buffer of its own for a new entry), so parsing makes no copy and no Buffer per entry; the name is
+ * decoded on first use (an update reads the names of the folders on its paths only).
+ */
+export class Dentry {
   /** Set for directories (possibly empty). */
   children?: Dentry[];
+  private decodedName?: string;
+
+  constructor(
+    readonly buf: Buffer,
+    readonly off: number,
+    readonly end: number,
+    readonly streams: StreamEntry[],
+  ) {}
+
+  /** The dentry's own bytes (fixed part, names, tagged items, padded to 8). */
+  get raw(): Buffer {
+    return this.buf.subarray(this.off, this.end);
+  }
+
+  get name(): string {
+    if (this.decodedName === undefined) {
+      const at = this.off + DENTRY_FIXED;
+      this.decodedName = this.buf.toString('utf16le', at, at + this.buf.readUInt16LE(this.off + 0x64));
+    }
+    return this.decodedName;
+  }
 }
 
 export interface ImageMetadata {
@@ -45,19 +67,19 @@ export interface ImageMetadata {
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 
-export const attributes = (d: Dentry): number => d.raw.readUInt32LE(0x08);
+export const attributes = (d: Dentry): number => d.buf.readUInt32LE(d.off + 0x08);
 export const isDirectory = (d: Dentry): boolean => (attributes(d) & ATTR_DIRECTORY) !== 0;
 export const isReparsePoint = (d: Dentry): boolean => (attributes(d) & ATTR_REPARSE_POINT) !== 0;
-export const defaultHash = (d: Dentry): Buffer => d.raw.subarray(0x40, 0x54);
+export const defaultHash = (d: Dentry): Buffer => d.buf.subarray(d.off + 0x40, d.off + 0x54);
 /** The hard link group id as a hex string, '' for none (a reparse point has its tag there instead). */
 export const hardLinkGroup = (d: Dentry): string =>
-  isReparsePoint(d) || (d.raw.readUInt32LE(0x58) === 0 && d.raw.readUInt32LE(0x5c) === 0) ? '' : d.raw.toString('hex', 0x58, 0x60);
-export const securityId = (d: Dentry): number => d.raw.readInt32LE(0x0c);
+  isReparsePoint(d) || (d.buf.readUInt32LE(d.off + 0x58) === 0 && d.buf.readUInt32LE(d.off + 0x5c) === 0) ? '' : d.buf.toString('hex', d.off + 0x58, d.off + 0x60);
+export const securityId = (d: Dentry): number => d.buf.readInt32LE(d.off + 0x0c);
 export const isZeroHash = (h: Buffer): boolean => h.equals(ZERO_HASH);
 /** The default stream's hash is all zero (checked in place: no Buffer made per dentry). */
-const zeroDefaultHash = (d: Dentry): boolean => {
-  const r = d.raw;
-  return (r.readUInt32LE(0x40) | r.readUInt32LE(0x44) | r.readUInt32LE(0x48) | r.readUInt32LE(0x4c) | r.readUInt32LE(0x50)) === 0;
+export const zeroDefaultHash = (d: Dentry): boolean => {
+  const b = d.buf, o = d.off;
+  return (b.readUInt32LE(o + 0x40) | b.readUInt32LE(o + 0x44) | b.readUInt32LE(o + 0x48) | b.readUInt32LE(o + 0x4c) | b.readUInt32LE(o + 0x50)) === 0;
 };
 /** Shared by every dentry without extra streams (never changed in place). */
 const NO_STREAMS: StreamEntry[] = [];
@@ -84,12 +106,16 @@ function utf16(b: Buffer, off: number, n: number): string {
 
 interface ParseState {
   buf: Buffer;
+  securityCount: number;
   visited: Set<number>;
   count: number;
+  /** Set by readDentry: the offset just after the entry read (and its stream entries), and its child list's. */
+  next: number;
+  subdir: number;
 }
 
-/** Reads one dentry at `off`; returns it and the offset just after it (and its stream entries). */
-function readDentry(st: ParseState, off: number): { d: Dentry; next: number; subdir: number } | undefined {
+/** Reads one dentry at `off` (undefined: the end of a child list); sets `st.next` and `st.subdir`. */
+function readDentry(st: ParseState, off: number): Dentry | undefined {
   const b = st.buf;
   if (off + 8 > b.length) throw new WimFormatError(`metadata: directory entry at ${off} runs past the end`);
   const length = u64(b, off, 'metadata: directory entry length');
@@ -103,10 +129,8 @@ function readDentry(st: ParseState, off: number): { d: Dentry; next: number; sub
   if (nameBytes % 2 || shortBytes % 2 || DENTRY_FIXED + nameBytes + shortBytes > length) {
     throw new WimFormatError(`metadata: directory entry at ${off}: name lengths do not fit its length`);
   }
-  const name = utf16(b, off + DENTRY_FIXED, nameBytes);
   const ownEnd = off + align8(length);
   if (ownEnd > b.length) throw new WimFormatError(`metadata: directory entry at ${off} runs past the end`);
-  const raw = b.subarray(off, ownEnd);
   let p = ownEnd;
   const streams: StreamEntry[] = numStreams === 0 ? NO_STREAMS : [];
   for (let i = 0; i < numStreams; i++) {
@@ -121,23 +145,30 @@ function readDentry(st: ParseState, off: number): { d: Dentry; next: number; sub
     p += align8(slen);
   }
   if (++st.count > b.length / 8) throw new WimFormatError('metadata: more directory entries than its size allows');
-  return { d: { raw, name, streams }, next: p, subdir: u64(b, off + 0x10, 'metadata: child list offset') };
+  const d = new Dentry(b, off, ownEnd, streams);
+  const sid = b.readInt32LE(off + 0x0c);
+  if (sid < -1 || sid >= st.securityCount) throw new WimFormatError(`metadata: "${d.name}" names security descriptor ${sid} of ${st.securityCount}`);
+  st.next = p;
+  st.subdir = u64(b, off + 0x10, 'metadata: child list offset');
+  return d;
 }
 
 function readChildren(st: ParseState, dir: Dentry, subdir: number, depth: number): void {
-  dir.children = [];
+  const children: Dentry[] = [];
+  dir.children = children;
   if (subdir === 0) return;
   if (depth > MAX_DEPTH) throw new WimFormatError(`metadata: directories nested deeper than ${MAX_DEPTH}`);
   if (st.visited.has(subdir)) throw new WimFormatError(`metadata: two directories share the child list at ${subdir} (a loop)`);
   st.visited.add(subdir);
   let off = subdir;
   for (;;) {
-    const r = readDentry(st, off);
-    if (!r) break;
-    if (r.d.name === '') throw new WimFormatError(`metadata: directory entry at ${off} has no name`);
-    dir.children.push(r.d);
-    if (isDirectory(r.d)) readChildren(st, r.d, r.subdir, depth + 1);
-    off = r.next;
+    const d = readDentry(st, off);
+    if (!d) break;
+    if (st.buf.readUInt16LE(off + 0x64) === 0) throw new WimFormatError(`metadata: directory entry at ${off} has no name`);
+    children.push(d);
+    const next = st.next;
+    if (isDirectory(d)) readChildren(st, d, st.subdir, depth + 1);
+    off = next;
   }
 }
 
@@ -150,16 +181,12 @@ export function parseMetadata(buf: Buffer): ImageMetadata {
   if (secEnd > buf.length || 8 + securityCount * 8 > Math.max(total, 8)) {
     throw new WimFormatError(`metadata: security data (${total} bytes, ${securityCount} entries) does not fit`);
   }
-  const st: ParseState = { buf, visited: new Set(), count: 0 };
-  const r = readDentry(st, secEnd);
-  if (!r) throw new WimFormatError('metadata: the image has no root directory');
-  if (!isDirectory(r.d)) throw new WimFormatError('metadata: the root entry is not a directory');
-  readChildren(st, r.d, r.subdir, 0);
-  for (const d of walk(r.d)) {
-    const sid = securityId(d);
-    if (sid < -1 || sid >= securityCount) throw new WimFormatError(`metadata: "${d.name}" names security descriptor ${sid} of ${securityCount}`);
-  }
-  return { security: buf.subarray(0, secEnd), securityCount, root: r.d };
+  const st: ParseState = { buf, securityCount, visited: new Set(), count: 0, next: 0, subdir: 0 };
+  const root = readDentry(st, secEnd);
+  if (!root) throw new WimFormatError('metadata: the image has no root directory');
+  if (!isDirectory(root)) throw new WimFormatError('metadata: the root entry is not a directory');
+  readChildren(st, root, st.subdir, 0);
+  return { security: buf.subarray(0, secEnd), securityCount, root };
 }
 
 /** Every dentry below (and including) `root`, depth first. */

@@ -77,6 +77,11 @@ export interface ResourceReadOptions {
 
 /** Reads and decompresses a whole resource. Throws WimFormatError when it is damaged or too large. */
 export async function readResource(readAt: ReadAt, r: ResourceHeader, o: ResourceReadOptions): Promise<Buffer> {
+  return decodeResource(await readStored(readAt, r, o), r, o);
+}
+
+/** The resource's bytes as stored in the file (after the checks that bound them). */
+export async function readStored(readAt: ReadAt, r: ResourceHeader, o: ResourceReadOptions): Promise<Buffer> {
   if (r.flags & RESHDR_FLAG_SOLID) {
     throw new WimFormatError(`${o.what} is in a solid (LZMS/ESD) resource; solid WIMs are not supported`);
   }
@@ -90,15 +95,21 @@ export async function readResource(readAt: ReadAt, r: ResourceHeader, o: Resourc
     if (r.sizeInWim !== r.originalSize) {
       throw new WimFormatError(`${o.what}: stored uncompressed but ${r.sizeInWim} bytes stored for ${r.originalSize}`);
     }
-    return readAt(r.offset, r.sizeInWim);
+  } else if (o.compression === 'none') {
+    throw new WimFormatError(`${o.what} is marked compressed in a WIM without compression`);
   }
-  if (o.compression === 'none') throw new WimFormatError(`${o.what} is marked compressed in a WIM without compression`);
+  if (r.originalSize === 0 && r.flags & RESHDR_FLAG_COMPRESSED) return Buffer.alloc(0);
+  return readAt(r.offset, r.sizeInWim);
+}
+
+/** The plain bytes of a resource from its stored bytes (`raw`, as readStored returned them). */
+export function decodeResource(raw: Buffer, r: ResourceHeader, o: ResourceReadOptions): Buffer {
+  if (!(r.flags & RESHDR_FLAG_COMPRESSED)) return raw;
   const n = Math.ceil(r.originalSize / o.chunkSize);
   if (n === 0) return Buffer.alloc(0);
   const entry = r.originalSize > 0xffff_ffff ? 8 : 4;
   const tableSize = (n - 1) * entry;
   if (tableSize > r.sizeInWim) throw new WimFormatError(`${o.what}: chunk table is larger than the resource`);
-  const raw = await readAt(r.offset, r.sizeInWim);
   const dataSize = r.sizeInWim - tableSize;
   const starts: number[] = [0];
   for (let i = 0; i < n - 1; i++) {

@@ -6,7 +6,7 @@
 import { InputError } from '../../errors.js';
 import { ATTR_ARCHIVE, newDentry, replacedDentry } from './metadata-write.js';
 import {
-  ATTR_DIRECTORY, type Dentry, dataHash, hardLinkGroup, isDirectory, isReparsePoint, nameKey, referencedHashes, walk,
+  ATTR_DIRECTORY, type Dentry, dataHash, hardLinkGroup, isDirectory, isReparsePoint, nameKey, referencedHashes, walk, zeroDefaultHash,
 } from './metadata.js';
 import type { ImageStats } from './xml.js';
 
@@ -80,18 +80,27 @@ export function removePath(root: Dentry, segments: readonly string[], shown: str
 /**
  * DIRCOUNT (folders, the root included), FILECOUNT (everything else, each hard link counted), TOTALBYTES (data of
  * every entry, links counted each time) and HARDLINKBYTES (the bytes of links beyond the first), as wimlib counts.
+ * `sizeOf(b, at)` is the size of the blob whose SHA-1 is at `b[at..at+20]` (0 when unknown).
  */
-export function imageStats(root: Dentry, sizeOf: (hash: Buffer) => number): ImageStats {
+export function imageStats(root: Dentry, sizeOf: (b: Buffer, at: number) => number): ImageStats {
   const s: ImageStats = { dirCount: 0, fileCount: 0, totalBytes: 0, hardLinkBytes: 0 };
   const seenGroups = new Set<string>();
-  for (const d of walk(root)) {
+  const stack: Dentry[] = [root];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
     if (isDirectory(d)) {
       s.dirCount++;
+      const children = d.children;
+      if (children) for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!); // depth first, in order
       continue;
     }
     s.fileCount++;
-    const h = dataHash(d);
-    const size = h ? sizeOf(h) : 0;
+    let size = 0;
+    if (!isReparsePoint(d) && !zeroDefaultHash(d)) size = sizeOf(d.buf, d.off + 0x40);
+    else if (d.streams.length > 0) {
+      const h = dataHash(d);
+      size = h ? sizeOf(h, 0) : 0;
+    }
     s.totalBytes += size;
     const g = hardLinkGroup(d);
     if (g !== '') {

@@ -14,8 +14,10 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import { InputError, JobError } from '../../errors.js';
 import { WIM_HEADER_SIZE } from '../header.js';
 import { toImagePath } from '../image-path.js';
-import { BLOB_ENTRY_SIZE, type BlobEntry, WimArchive, asInputError } from './archive.js';
+import { WimArchive, asInputError } from './archive.js';
+import { BLOB_ENTRY_SIZE, type BlobEntry, copyBlobRow, serializeBlobEntry } from './blob-table.js';
 import { buildIntegrityTable } from './integrity.js';
+import { imageKey, remember } from './parsed-cache.js';
 import { sha1, toFiletime, writeMetadata } from './metadata-write.js';
 import { RESHDR_FLAG_METADATA, type ResourceHeader, writeReshdr } from './resource.js';
 import { type RefDelta, addFile, imageStats, removePath } from './tree-edit.js';
@@ -93,18 +95,6 @@ async function writeAll(fh: FileHandle, b: Buffer, at: number): Promise<void> {
   }
 }
 
-function serializeBlobTable(entries: BlobEntry[]): Buffer {
-  const out = Buffer.alloc(entries.length * BLOB_ENTRY_SIZE);
-  entries.forEach((e, i) => {
-    const off = i * BLOB_ENTRY_SIZE;
-    writeReshdr(out, off, e.reshdr);
-    out.writeUInt16LE(e.partNumber, off + 24);
-    out.writeUInt32LE(e.refCount, off + 26);
-    e.hash.copy(out, off + 30);
-  });
-  return out;
-}
-
 async function checkSources(plan: UpdatePlan): Promise<{ source: string; target: string; segments: string[] }[]> {
   const seen = new Set<string>();
   const out = [];
@@ -132,7 +122,7 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
   try {
     const h = wim.header;
     if (h.flags & 0x4) throw new InputError(`${path}: the WIM is marked read-only in its header`);
-    const image = await wim.image(plan.index);
+    const image = await wim.image(plan.index, { forEdit: true });
     const time = toFiletime(opts.now ?? Date.now());
     const delta: RefDelta = new Map();
     for (const r of plan.remove) removePath(image.root, toImagePath(r).split('/').slice(1), toImagePath(r), delta);
@@ -158,8 +148,6 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
       opts.onProgress?.('adding files', doneBytes, totalBytes);
     }
 
-    // Reference counts: the old ones, changed by what the edits added and removed (`delta`).
-
     const meta = writeMetadata(image.security, image.root);
     appended = true;
     await writeAll(fh, meta, at);
@@ -169,27 +157,41 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
     };
     at += meta.length;
 
-    const table: BlobEntry[] = [];
+    // The old table's rows, copied, with their counts changed by `delta`; rows no longer referenced are dropped
+    // (their data stays as a hole, as wimlib leaves it); the changed image's metadata row replaced; new data last.
+    const old = wim.blobTable;
+    const rowDelta = new Map<number, number>();
+    for (const [k, d] of delta) {
+      const hash = Buffer.from(k, 'hex');
+      for (let row = old.find(hash, 0); row >= 0; row = old.find(hash, 0, row)) rowDelta.set(row, d);
+    }
+    const tableBytes = Buffer.allocUnsafe((old.rows + newBlobs.size) * BLOB_ENTRY_SIZE);
+    let rows = 0;
     let imageNo = 0;
-    for (const e of wim.blobs) {
-      if (e.reshdr.flags & RESHDR_FLAG_METADATA) {
-        table.push(++imageNo === plan.index ? metaEntry : e);
+    for (let row = 0; row < old.rows; row++) {
+      const off = rows * BLOB_ENTRY_SIZE;
+      if (old.isMetadata(row)) {
+        if (++imageNo === plan.index) serializeBlobEntry(tableBytes, off, metaEntry);
+        else copyBlobRow(tableBytes, off, old, row, old.refCount(row));
+        rows++;
         continue;
       }
-      const d = delta.get(e.hash.toString('hex')) ?? 0;
-      const refCount = e.refCount + d;
-      if (d < 0 && refCount <= 0) continue; // no longer referenced: left as a hole, as wimlib does
-      table.push(d === 0 ? e : { ...e, refCount: Math.max(refCount, 1) });
+      const d = rowDelta.get(row) ?? 0;
+      const refCount = old.refCount(row) + d;
+      if (d < 0 && refCount <= 0) continue;
+      copyBlobRow(tableBytes, off, old, row, d === 0 ? old.refCount(row) : Math.max(refCount, 1));
+      rows++;
     }
-    for (const [k, e] of newBlobs) table.push({ ...e, refCount: delta.get(k) ?? 1 });
-    const tableBytes = serializeBlobTable(table);
-    const tableHdr: ResourceHeader = { sizeInWim: tableBytes.length, flags: RESHDR_FLAG_METADATA, offset: at, originalSize: tableBytes.length };
-    await writeAll(fh, tableBytes, at);
-    at += tableBytes.length;
+    for (const [k, e] of newBlobs) serializeBlobEntry(tableBytes, rows++ * BLOB_ENTRY_SIZE, { ...e, refCount: delta.get(k) ?? 1 });
+    const table = tableBytes.subarray(0, rows * BLOB_ENTRY_SIZE);
+    const tableHdr: ResourceHeader = { sizeInWim: table.length, flags: RESHDR_FLAG_METADATA, offset: at, originalSize: table.length };
+    await writeAll(fh, table, at);
+    at += table.length;
 
-    const sizes = new Map<string, number>();
-    for (const e of table) sizes.set(e.hash.toString('hex'), e.reshdr.originalSize);
-    const stats = imageStats(image.root, (hh) => sizes.get(hh.toString('hex')) ?? 0);
+    const stats = imageStats(image.root, (b, o) => {
+      const row = old.find(b, o);
+      return row >= 0 ? old.originalSize(row) : newBlobs.get(b.toString('hex', o, o + 20))?.reshdr.originalSize ?? 0;
+    });
     const xml = encodeXml(updateXml(wim.xml, plan.index, stats, time, at));
     const xmlHdr: ResourceHeader = { sizeInWim: xml.length, flags: RESHDR_FLAG_METADATA, offset: at, originalSize: xml.length };
     await writeAll(fh, xml, at);
@@ -222,6 +224,8 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
     hb.writeUInt32LE(h.flags & ~0x40, 0x10); // never leave "write in progress" set
     await writeAll(fh, hb, 0);
     await fh.sync();
+    // The edited tree is what the new metadata resource holds: later reads in this process need not parse it.
+    remember(imageKey(path, metaEntry.reshdr, metaEntry.hash), meta, image);
     result.appendedBytes = at - oldSize;
     return result;
   } catch (err) {
