@@ -16,13 +16,16 @@
  * cold, as in a build, but Node's own start-up, paid once per build anyway, is left out). For wimlib-imagex that is
  * four tool runs (info, extract, update, extract x2).
  *
- *   npx tsc -p tsconfig.json && node --import tsx bench/wim/run.ts [--runs N] [--json]
+ * `--extra NAME=JS` (repeatable) adds `node JS wim update ...` as one more contender, e.g. a compiled snapshot of an
+ * earlier commit (its bin/lifeboat.js); its autostart runs from the snapshot's dist/ (JS/../../dist).
+ *
+ *   npx tsc -p tsconfig.json && node --import tsx bench/wim/run.ts [--runs N] [--json] [--extra NAME=JS]...
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT, runChecked } from '../../test/helpers/tools.js';
 import { x86LikeBytes } from '../../test/helpers/wim-trees.js';
 import { parseWimHeader } from '../../src/wim/header.js';
@@ -33,6 +36,13 @@ const JSON_ONLY = process.argv.includes('--json');
 const CACHE = join(REPO_ROOT, '.cache', 'bench-wim');
 const PRISTINE = join(CACHE, 'boot.wim');
 const HAVE_GNU_TIME = existsSync('/usr/bin/time');
+/** `--extra NAME=JS`: more builds of our CLI to time (JS is its bin/lifeboat.js). */
+const EXTRAS = process.argv.flatMap((a, i) => {
+  if (a !== '--extra') return [];
+  const [name, js] = (process.argv[i + 1] ?? '').split('=');
+  if (!name || !js) throw new Error('--extra NAME=JS');
+  return [{ name, js }];
+});
 
 function keystream(seed: string, n: number): Buffer {
   const key = createHash('sha256').update(seed).digest().subarray(0, 16);
@@ -132,9 +142,11 @@ async function main(): Promise<void> {
   const launcher = join(REPO_ROOT, 'winpe-overlay', 'launch.cmd');
   const ini = join(work, 'winpeshl.ini');
   await writeFile(ini, Buffer.from('\ufeff[LaunchApps]\r\nwpeinit\r\n%SYSTEMROOT%\\System32\\cmd.exe, /c %SYSTEMDRIVE%\\lifeboat\\launch.cmd\r\nX:\\VeeamRecovery\\Veeam.Endpoint.Recovery.exe\r\n', 'utf16le'));
+  const oursWith = (js: string) => [js, 'wim', 'update', wim, '--image', '1', '--add', `${launcher}=/lifeboat/launch.cmd`, '--add', `${ini}=/Windows/System32/winpeshl.ini`];
   const contenders: Contender[] = [
     { name: 'ours', command: 'node bin/lifeboat.js wim update boot.wim --image 1 --add launch.cmd=/lifeboat/launch.cmd --add winpeshl.ini=/Windows/System32/winpeshl.ini',
-      cmd: process.execPath, args: [join(REPO_ROOT, 'bin', 'lifeboat.js'), 'wim', 'update', wim, '--image', '1', '--add', `${launcher}=/lifeboat/launch.cmd`, '--add', `${ini}=/Windows/System32/winpeshl.ini`] },
+      cmd: process.execPath, args: oursWith(join(REPO_ROOT, 'bin', 'lifeboat.js')) },
+    ...EXTRAS.map((x) => ({ name: x.name, command: `node ${x.js} wim update ...`, cmd: process.execPath, args: oursWith(x.js) })),
     { name: 'wimlib', command: 'wimlib-imagex update boot.wim 1 --no-acls < "add launch.cmd /lifeboat/launch.cmd; add winpeshl.ini /Windows/System32/winpeshl.ini"',
       cmd: 'wimlib-imagex', args: ['update', wim, '1', '--no-acls'], input: `add "${launcher}" "/lifeboat/launch.cmd"\nadd "${ini}" "/Windows/System32/winpeshl.ini"\n` },
   ];
@@ -179,12 +191,18 @@ async function main(): Promise<void> {
     }
   }
   // Scenario 2: the build's autostart, in-process, per backend.
-  const auto = new Map<string, { ms: number[]; cpuMs: number[] }>([['lifeboat', { ms: [], cpuMs: [] }], ['wimlib-imagex', { ms: [], cpuMs: [] }]]);
+  // Each: [label, backend, dist/ to load it from].
+  const autoRuns: [string, string, string][] = [
+    ['lifeboat', 'lifeboat', join(REPO_ROOT, 'dist')],
+    ...EXTRAS.map((x): [string, string, string] => [`lifeboat@${x.name}`, 'lifeboat', join(dirname(x.js), '..', 'dist')]),
+    ['wimlib-imagex', 'wimlib-imagex', join(REPO_ROOT, 'dist')],
+  ];
+  const auto = new Map(autoRuns.map(([label]) => [label, { ms: [] as number[], cpuMs: [] as number[] }]));
   for (let round = 0; round < RUNS; round++) {
-    for (const name of round % 2 ? ['wimlib-imagex', 'lifeboat'] : ['lifeboat', 'wimlib-imagex']) {
+    for (const [name, backend, dist] of autoRuns.map((_, i) => autoRuns[(i + round) % autoRuns.length]!)) {
       await restorer.restore(wim);
       await runChecked('sync', []);
-      const r = await runChecked(process.execPath, [join(REPO_ROOT, 'bench', 'wim', 'autostart-one.mjs'), name, wim], { timeoutMs: 600_000 });
+      const r = await runChecked(process.execPath, [join(REPO_ROOT, 'bench', 'wim', 'autostart-one.mjs'), backend, wim, dist], { timeoutMs: 600_000 });
       const j = JSON.parse(r.stdout) as { ms: number; cpuMs: number; veeam: boolean };
       if (!j.veeam) throw new Error(`${name}: the autostart did not see Veeam`);
       const list = (await runChecked('wimlib-imagex', ['dir', wim, '1'], { maxBuffer: 2 ** 26 })).stdout.split('\n').filter(Boolean);
@@ -202,19 +220,23 @@ async function main(): Promise<void> {
     return { name: c.name, command: c.command, exitMs: st(ss.map((s) => s.exitMs)), durableMs: st(ss.map((s) => s.durableMs)),
       peakRssMiB: round1(Math.max(...ss.map((s) => s.peakRssKiB / 1024))), grownMiB: round1(median(ss.map((s) => s.grownBytes / 2 ** 20))) };
   });
-  const [ours, wimlib] = summary as [typeof summary[0], typeof summary[0]];
+  const wimlib = summary.find((s) => s.name === 'wimlib')!;
+  const autoWimlib = autostart.find((a) => a.name === 'wimlib-imagex')!;
+  const vsWimlib = Object.fromEntries(summary.filter((s) => s !== wimlib).map((s) =>
+    [s.name, { exit: ratio(s.exitMs.median, wimlib.exitMs.median), durable: ratio(s.durableMs.median, wimlib.durableMs.median) }]));
+  const autoVsWimlib = Object.fromEntries(autostart.filter((a) => a !== autoWimlib).map((a) => [a.name, ratio(a.ms, autoWimlib.ms)]));
   const result = {
     wim: { bytes: restorer.size, paths: before.length }, runs: RUNS, summary,
-    ratios: { exit: ratio(ours.exitMs.median, wimlib.exitMs.median), durable: ratio(ours.durableMs.median, wimlib.durableMs.median) },
-    autostart: { medians: autostart, ratio: ratio(autostart[0]!.ms, autostart[1]!.ms) },
+    ratios: vsWimlib['ours']!, ratiosByName: vsWimlib,
+    autostart: { medians: autostart, ratio: autoVsWimlib['lifeboat']!, ratioByName: autoVsWimlib },
   };
   if (!JSON_ONLY) {
     log('\n| tool | exit, median (min-max) | durable, median | peak RSS | WIM grew by |');
     log('|---|---|---|---|---|');
     for (const s of summary) log(`| ${s.name} | ${s.exitMs.median} ms (${s.exitMs.min}-${s.exitMs.max}) | ${s.durableMs.median} ms | ${s.peakRssMiB} MiB | ${s.grownMiB} MiB |`);
-    log(`ours / wimlib: exit ${result.ratios.exit}x, durable ${result.ratios.durable}x`);
+    for (const [name, r] of Object.entries(vsWimlib)) log(`${name} / wimlib: exit ${r.exit}x, durable ${r.durable}x`);
     for (const a of autostart) log(`autostart (build path) ${a.name}: ${a.ms} ms, CPU ${a.cpuMs} ms`);
-    log(`autostart ours / wimlib-imagex: ${result.autostart.ratio}x`);
+    for (const [name, r] of Object.entries(autoVsWimlib)) log(`autostart ${name} / wimlib-imagex: ${r}x`);
   }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
