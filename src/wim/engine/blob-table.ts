@@ -19,7 +19,7 @@ export interface BlobEntry {
 }
 
 const FLAGS_AT = 7;
-const REFCOUNT_AT = 26;
+export const BLOB_REFCOUNT_AT = 26;
 const HASH_AT = 30;
 
 export class BlobTable {
@@ -51,6 +51,13 @@ export class BlobTable {
     return new BlobTable(bytes, images);
   }
 
+  /** The row of image `index`'s metadata resource (1-based; the caller checked the index). */
+  imageRow(index: number): number {
+    let seen = 0;
+    for (let row = 0; row < this.rows; row++) if (this.isMetadata(row) && ++seen === index) return row;
+    throw new WimFormatError(`the blob table has no metadata resource for image ${index}`);
+  }
+
   get rows(): number {
     return this.bytes.length / BLOB_ENTRY_SIZE;
   }
@@ -73,7 +80,7 @@ export class BlobTable {
   }
 
   refCount(row: number): number {
-    return this.bytes.readUInt32LE(row * BLOB_ENTRY_SIZE + REFCOUNT_AT);
+    return this.bytes.readUInt32LE(row * BLOB_ENTRY_SIZE + BLOB_REFCOUNT_AT);
   }
 
   /** Plain size of the row's resource. */
@@ -116,7 +123,7 @@ function entryAt(t: Buffer, off: number): BlobEntry {
   return {
     reshdr: parseReshdr(t, off, 'blob table entry'),
     partNumber: t.readUInt16LE(off + 24),
-    refCount: t.readUInt32LE(off + REFCOUNT_AT),
+    refCount: t.readUInt32LE(off + BLOB_REFCOUNT_AT),
     hash: t.subarray(off + HASH_AT, off + HASH_AT + 20),
   };
 }
@@ -125,12 +132,11 @@ function entryAt(t: Buffer, off: number): BlobEntry {
 export function serializeBlobEntry(out: Buffer, off: number, e: BlobEntry): void {
   writeReshdr(out, off, e.reshdr);
   out.writeUInt16LE(e.partNumber, off + 24);
-  out.writeUInt32LE(e.refCount, off + REFCOUNT_AT);
+  out.writeUInt32LE(e.refCount, off + BLOB_REFCOUNT_AT);
   e.hash.copy(out, off + HASH_AT);
 }
 
-/** A row copied from `from` with a new reference count. */
-export function copyBlobRow(out: Buffer, off: number, from: BlobTable, row: number, refCount: number): void {
-  from.bytes.copy(out, off, row * BLOB_ENTRY_SIZE, (row + 1) * BLOB_ENTRY_SIZE);
-  out.writeUInt32LE(refCount, off + REFCOUNT_AT);
+/** Rows `first` to `end` (exclusive) of `from`, copied as they are. */
+export function copyBlobRows(out: Buffer, off: number, from: BlobTable, first: number, end: number): void {
+  if (end > first) from.bytes.copy(out, off, first * BLOB_ENTRY_SIZE, end * BLOB_ENTRY_SIZE);
 }

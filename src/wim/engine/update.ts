@@ -15,7 +15,7 @@ import { InputError, JobError } from '../../errors.js';
 import { WIM_HEADER_SIZE } from '../header.js';
 import { toImagePath } from '../image-path.js';
 import { WimArchive, asInputError } from './archive.js';
-import { BLOB_ENTRY_SIZE, type BlobEntry, copyBlobRow, serializeBlobEntry } from './blob-table.js';
+import { BLOB_ENTRY_SIZE, BLOB_REFCOUNT_AT, type BlobEntry, copyBlobRows, serializeBlobEntry } from './blob-table.js';
 import { buildIntegrityTable } from './integrity.js';
 import { imageKey, remember } from './parsed-cache.js';
 import { sha1, toFiletime, writeMetadata } from './metadata-write.js';
@@ -159,29 +159,34 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
 
     // The old table's rows, copied, with their counts changed by `delta`; rows no longer referenced are dropped
     // (their data stays as a hole, as wimlib leaves it); the changed image's metadata row replaced; new data last.
+    // Runs of unchanged rows are copied in one go (a real table has thousands of rows, an update changes a few).
     const old = wim.blobTable;
-    const rowDelta = new Map<number, number>();
+    const special = new Map<number, number>(); // row -> count change (0 for the replaced metadata row)
     for (const [k, d] of delta) {
+      if (d === 0) continue;
       const hash = Buffer.from(k, 'hex');
-      for (let row = old.find(hash, 0); row >= 0; row = old.find(hash, 0, row)) rowDelta.set(row, d);
+      for (let row = old.find(hash, 0); row >= 0; row = old.find(hash, 0, row)) special.set(row, d);
     }
+    const metaRow = old.imageRow(plan.index);
+    special.set(metaRow, 0);
     const tableBytes = Buffer.allocUnsafe((old.rows + newBlobs.size) * BLOB_ENTRY_SIZE);
     let rows = 0;
-    let imageNo = 0;
-    for (let row = 0; row < old.rows; row++) {
-      const off = rows * BLOB_ENTRY_SIZE;
-      if (old.isMetadata(row)) {
-        if (++imageNo === plan.index) serializeBlobEntry(tableBytes, off, metaEntry);
-        else copyBlobRow(tableBytes, off, old, row, old.refCount(row));
-        rows++;
+    let from = 0; // first row of the current run of unchanged rows
+    for (const row of [...special.keys()].sort((x, y) => x - y)) {
+      copyBlobRows(tableBytes, rows * BLOB_ENTRY_SIZE, old, from, row);
+      rows += row - from;
+      from = row + 1;
+      if (row === metaRow) {
+        serializeBlobEntry(tableBytes, rows++ * BLOB_ENTRY_SIZE, metaEntry);
         continue;
       }
-      const d = rowDelta.get(row) ?? 0;
-      const refCount = old.refCount(row) + d;
-      if (d < 0 && refCount <= 0) continue;
-      copyBlobRow(tableBytes, off, old, row, d === 0 ? old.refCount(row) : Math.max(refCount, 1));
-      rows++;
+      const refCount = old.refCount(row) + special.get(row)!;
+      if (special.get(row)! < 0 && refCount <= 0) continue;
+      copyBlobRows(tableBytes, rows * BLOB_ENTRY_SIZE, old, row, row + 1);
+      tableBytes.writeUInt32LE(Math.max(refCount, 1), rows++ * BLOB_ENTRY_SIZE + BLOB_REFCOUNT_AT);
     }
+    copyBlobRows(tableBytes, rows * BLOB_ENTRY_SIZE, old, from, old.rows);
+    rows += old.rows - from;
     for (const [k, e] of newBlobs) serializeBlobEntry(tableBytes, rows++ * BLOB_ENTRY_SIZE, { ...e, refCount: delta.get(k) ?? 1 });
     const table = tableBytes.subarray(0, rows * BLOB_ENTRY_SIZE);
     const tableHdr: ResourceHeader = { sizeInWim: table.length, flags: RESHDR_FLAG_METADATA, offset: at, originalSize: table.length };
