@@ -247,6 +247,41 @@ describe('wim engine: the base check finds Veeam through winpeshl.ini, startnet.
   });
 });
 
+describe('wim engine: what one process parsed is reused only while the WIM is unchanged', { skip }, () => {
+  it('a read after another tool changed the WIM, or after its metadata was damaged in place, sees the change', async () => {
+    const dir = await mkTempDir('wim parse once');
+    try {
+      const root = join(dir, 'tree');
+      await mkdir(join(root, 'Windows', 'System32'), { recursive: true });
+      await writeFile(join(root, 'Windows', 'System32', 'winpeshl.ini'), 'first\r\n');
+      const wim = join(dir, 'boot.wim');
+      await runChecked('wimlib-imagex', ['capture', root, wim, 'PE', '--boot', '--compress=LZX']);
+      const backend = new NativeWimBackend();
+      assert.equal((await backend.readFile(wim, 1, '/Windows/System32/winpeshl.ini'))?.toString(), 'first\r\n');
+
+      // Changed by wimlib-imagex in between: the new tree is read, not the one parsed before.
+      const other = join(dir, 'other.ini');
+      await writeFile(other, 'other\r\n');
+      await runChecked('wimlib-imagex', ['update', wim, '1'], { input: `add "${other}" /Windows/System32/winpeshl.ini\n` });
+      assert.equal((await backend.readFile(wim, 1, '/Windows/System32/winpeshl.ini'))?.toString(), 'other\r\n');
+
+      // Our own update, then reads: they see what it wrote.
+      await backend.addFiles(wim, 1, [{ source: LAUNCH_CMD, target: '/lifeboat/launch.cmd' }]);
+      assert.deepEqual(await backend.readFile(wim, 1, '/lifeboat/launch.cmd'), await readFile(LAUNCH_CMD));
+
+      // One byte of the metadata changed in place (same size, same blob table): refused as damaged, not served
+      // from what was parsed before.
+      const bytes = await readFile(wim);
+      const meta = (await readWimHeader(wim)).bootMetadata;
+      bytes[meta.offset + Math.floor(meta.sizeInWim / 2)]! ^= 0xff;
+      await writeFile(wim, bytes);
+      await assert.rejects(backend.readFile(wim, 1, '/lifeboat/launch.cmd'), (e: unknown) => e instanceof InputError && /damaged WIM/.test(e.message));
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+});
+
 /** Writes `bytes` to `path` and opens it with our engine. */
 async function openCopy(bytes: Buffer, path: string): Promise<WimArchive> {
   await writeFile(path, bytes);

@@ -76,7 +76,7 @@ export class WimArchive {
     const tableOpts = opts('blob table', MAX_BLOB_TABLE);
     const tableStored = await readStored(readAt, header.blobTable, tableOpts);
     // Parsed once per process while its bytes stay the same (a build opens one boot.wim several times).
-    const tableKey = `blob table\0${resourceKey(path, header.blobTable)}`;
+    const tableKey = `blob table\0${resourceKey(path, header.blobTable, tableOpts)}`;
     let table = cached<BlobTable>(tableKey, tableStored);
     if (!table) {
       table = BlobTable.parse(decodeResource(tableStored, header.blobTable, tableOpts), path);
@@ -135,7 +135,7 @@ export class WimArchive {
     } catch (err) {
       throw asInputError(err, this.path);
     }
-    const key = imageKey(this.path, e.reshdr, e.hash);
+    const key = imageKey(this.path, e.reshdr, o, e.hash);
     const kept = cached<ImageMetadata>(key, stored, opts.forEdit === true);
     if (kept) return kept;
     let buf: Buffer;

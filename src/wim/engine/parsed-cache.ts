@@ -7,7 +7,7 @@
  * metadata resource it wrote. A few entries only (one boot.wim at a time in a build).
  */
 import { resolve } from 'node:path';
-import type { ResourceHeader } from './resource.js';
+import type { ResourceHeader, ResourceReadOptions } from './resource.js';
 
 const MAX_ENTRIES = 4;
 
@@ -18,12 +18,14 @@ interface Entry {
 
 const entries = new Map<string, Entry>();
 
-export function resourceKey(path: string, r: ResourceHeader): string {
-  return `${resolve(path)}\0${r.offset}\0${r.sizeInWim}\0${r.flags}\0${r.originalSize}`;
+/** Everything decoding a resource depends on besides its stored bytes: where it is and how it is compressed. */
+export function resourceKey(path: string, r: ResourceHeader, o: Pick<ResourceReadOptions, 'compression' | 'chunkSize'>): string {
+  return `${resolve(path)}\0${r.offset}\0${r.sizeInWim}\0${r.flags}\0${r.originalSize}\0${o.compression}\0${o.chunkSize}`;
 }
 
-export function imageKey(path: string, r: ResourceHeader, hash: Buffer): string {
-  return `image\0${resourceKey(path, r)}\0${hash.toString('hex')}`;
+/** A metadata resource's key: its resource key and the SHA-1 the blob table gives it. */
+export function imageKey(path: string, r: ResourceHeader, o: Pick<ResourceReadOptions, 'compression' | 'chunkSize'>, hash: Buffer): string {
+  return `image\0${resourceKey(path, r, o)}\0${hash.toString('hex')}`;
 }
 
 /**

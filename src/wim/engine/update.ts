@@ -230,7 +230,7 @@ export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOpti
     await writeAll(fh, hb, 0);
     await fh.sync();
     // The edited tree is what the new metadata resource holds: later reads in this process need not parse it.
-    remember(imageKey(path, metaEntry.reshdr, metaEntry.hash), meta, image);
+    remember(imageKey(path, metaEntry.reshdr, { compression: wim.compression, chunkSize: h.chunkSize }, metaEntry.hash), meta, image);
     result.appendedBytes = at - oldSize;
     return result;
   } catch (err) {
