@@ -3,7 +3,7 @@
  * at 26, SHA-1 at 30), file data and image metadata alike, metadata rows in image order. It is kept as the bytes it
  * was read from: an update copies the rows it does not change (reference counts patched in place), so no object
  * is made per row. Rows become BlobEntry objects only when asked for. Lookups by SHA-1 go through a map keyed by
- * the hash's first 6 bytes (a number: no string per row), built on first use.
+ * the hash's first 30 bits (a small integer: no string per row), built on first use.
  */
 import { InputError } from '../../errors.js';
 import { WimFormatError } from './errors.js';
@@ -24,7 +24,7 @@ const HASH_AT = 30;
 
 export class BlobTable {
   private byHash?: Map<number, number>;
-  /** Rows whose 6-byte hash prefix repeats an earlier row's, chained (-1: none). */
+  /** For each row, the next row with the same key (-1: none). */
   private sameKey?: Int32Array;
   private allEntries?: BlobEntry[];
 
@@ -99,7 +99,7 @@ export class BlobTable {
       const sameKey = new Int32Array(this.rows).fill(-1);
       for (let row = this.rows - 1; row >= 0; row--) {
         if (this.isMetadata(row)) continue;
-        const k = t.readUIntLE(row * BLOB_ENTRY_SIZE + HASH_AT, 6);
+        const k = hashKey(t, row * BLOB_ENTRY_SIZE + HASH_AT);
         const first = byHash.get(k);
         if (first !== undefined) sameKey[row] = first;
         byHash.set(k, row);
@@ -107,16 +107,21 @@ export class BlobTable {
       this.byHash = byHash;
       this.sameKey = sameKey;
     }
-    let row = after >= 0 ? this.sameKey![after]! : this.byHash.get(b.readUIntLE(at, 6)) ?? -1;
+    let row = after >= 0 ? this.sameKey![after]! : this.byHash.get(hashKey(b, at)) ?? -1;
     while (row >= 0) {
       const h = row * BLOB_ENTRY_SIZE + HASH_AT;
-      let i = 6;
+      let i = 0;
       while (i < 20 && t[h + i] === b[at + i]) i++;
       if (i === 20) return row;
       row = this.sameKey![row]!;
     }
     return -1;
   }
+}
+
+/** The first 30 bits of the SHA-1 at `at`: a small integer, which V8's maps hash and compare fastest. */
+function hashKey(b: Buffer, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | ((b[at + 3]! & 0x3f) << 24);
 }
 
 function entryAt(t: Buffer, off: number): BlobEntry {
