@@ -271,16 +271,18 @@ const NO_ENTRIES: Uint16Array = new Uint16Array(0);
 
 /**
  * Decompresses one chunk into exactly `outSize` bytes. `windowOrder` is log2 of the WIM's chunk size (15..21).
- * Throws WimFormatError on damaged input; work is bounded by `outSize` and the input length.
+ * `into` (exactly `outSize` bytes), when given, receives them: a whole resource decodes in place, with no array and
+ * copy per chunk. Throws WimFormatError on damaged input; work is bounded by `outSize` and the input length.
  */
-export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 15): Uint8Array {
+export function lzxDecompress(input: Uint8Array, outSize: number, windowOrder = 15, into?: Uint8Array): Uint8Array {
   if (windowOrder < 15 || windowOrder > 21) throw new WimFormatError(`LZX window of 2^${windowOrder} bytes is not supported`);
   if (outSize > 2 ** windowOrder) throw new WimFormatError(`LZX chunk of ${outSize} bytes is larger than its window`);
   const numMain = NUM_CHARS + offsetSlots(windowOrder) * 8;
   const mainLens = new Uint8Array(numMain);
   const lenLens = new Uint8Array(LEN_SYMBOLS);
   const alignedLens = new Uint8Array(ALIGNED_SYMBOLS);
-  const out = new Uint8Array(outSize);
+  if (into && into.length !== outSize) throw new Error(`LZX: output space of ${into.length} bytes for a ${outSize}-byte chunk`);
+  const out = into ?? new Uint8Array(outSize); // every byte is written before a chunk counts as decoded
   const r = new BitReader(input);
   const reps = new Uint32Array([1, 1, 1]); // the repeat offsets R0, R1, R2
   let o = 0;

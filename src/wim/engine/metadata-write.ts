@@ -79,28 +79,57 @@ export function writeMetadata(security: Buffer, root: Dentry): Buffer {
     }
     pos += 8;
   }
-  // Pass 2: the bytes, in the same order; a directory's child list offset is the next one in the queue.
+  // Pass 2: the bytes, in the same order; a directory's child list offset is the next one in the queue. Entries
+  // that lie one after another in the same buffer (a list not edited, as read) are copied in one go, then each
+  // one's child list offset is set (files: left alone when already 0, as read).
   const out = Buffer.alloc(pos);
   security.copy(out, 0);
   let w = security.length;
   let nextDir = 0;
-  const put = (d: Dentry): void => {
-    d.buf.copy(out, w, d.off, d.end);
-    const isQueued = nextDir < queue.length && queue[nextDir] === d;
-    writeU64(out, isQueued ? subdir[nextDir++]! : 0, w + 0x10);
-    w += d.end - d.off;
-    for (const s of d.streams) {
-      s.raw.copy(out, w);
-      w += s.raw.length;
-    }
+  let runBuf: Buffer | undefined;
+  let runStart = 0, runEnd = 0, runOut = 0;
+  const flush = (): void => {
+    if (runBuf && runEnd > runStart) runBuf.copy(out, runOut, runStart, runEnd);
+    runBuf = undefined;
   };
+  const put = (d: Dentry): void => {
+    const contiguous = d.spanEnd > d.end || d.streams.length === 0;
+    if (!(contiguous && d.buf === runBuf && d.off === runEnd)) {
+      flush();
+      runBuf = d.buf;
+      runStart = d.off;
+      runOut = w;
+    }
+    runEnd = d.end;
+    const at = w;
+    w += d.end - d.off;
+    if (contiguous) {
+      runEnd = d.spanEnd;
+      w += d.spanEnd - d.end;
+    } else {
+      flush();
+      for (const s of d.streams) {
+        s.raw.copy(out, w);
+        w += s.raw.length;
+      }
+    }
+    const isQueued = nextDir < queue.length && queue[nextDir] === d;
+    const b = d.buf, o = d.off + 0x10;
+    if (isQueued) pending.push(at, subdir[nextDir++]!);
+    else if ((b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]! | b[o + 6]! | b[o + 7]!) !== 0) pending.push(at, 0);
+  };
+  // (position of an entry in `out`, its child list offset): set once its bytes are copied.
+  const pending: number[] = [];
   put(root);
+  flush();
   w += 8;
   for (const dir of queue) {
     const children = dir.children;
     if (children) for (const c of children) put(c);
+    flush();
     w += 8;
   }
+  for (let i = 0; i < pending.length; i += 2) writeU64(out, pending[i + 1]!, pending[i]! + 0x10);
   return out;
 }
 

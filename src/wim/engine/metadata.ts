@@ -42,6 +42,11 @@ export class Dentry {
     readonly off: number,
     readonly end: number,
     readonly streams: StreamEntry[],
+    /**
+     * Where its stream entries end when they follow it in `buf`, as read (a writer copies the whole span at once);
+     * `end` when they do not (new and replaced entries: the streams' own `raw` are written after it).
+     */
+    readonly spanEnd = end,
   ) {}
 
   /** The dentry's own bytes (fixed part, names, tagged items, padded to 8). */
@@ -145,7 +150,7 @@ function readDentry(st: ParseState, off: number): Dentry | undefined {
     p += align8(slen);
   }
   if (++st.count > b.length / 8) throw new WimFormatError('metadata: more directory entries than its size allows');
-  const d = new Dentry(b, off, ownEnd, streams);
+  const d = new Dentry(b, off, ownEnd, streams, p);
   const sid = b.readInt32LE(off + 0x0c);
   if (sid < -1 || sid >= st.securityCount) throw new WimFormatError(`metadata: "${d.name}" names security descriptor ${sid} of ${st.securityCount}`);
   st.next = p;

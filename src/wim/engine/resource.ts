@@ -123,18 +123,17 @@ export function decodeResource(raw: Buffer, r: ResourceHeader, o: ResourceReadOp
   for (let i = 0; i < n; i++) {
     const want = Math.min(o.chunkSize, r.originalSize - i * o.chunkSize);
     const chunk = raw.subarray(tableSize + starts[i]!, tableSize + starts[i + 1]!);
-    let plain: Uint8Array;
-    if (chunk.length === want) plain = chunk;
+    if (chunk.length === want) out.set(chunk, i * o.chunkSize);
     else if (chunk.length > want) throw new WimFormatError(`${o.what}: chunk ${i + 1} is larger stored than plain`);
     else {
       try {
-        plain = o.compression === 'lzx' ? lzxDecompress(chunk, want, windowOrder) : xpressDecompress(chunk, want);
+        if (o.compression === 'lzx') lzxDecompress(chunk, want, windowOrder, new Uint8Array(out.buffer, out.byteOffset + i * o.chunkSize, want));
+        else out.set(xpressDecompress(chunk, want), i * o.chunkSize);
       } catch (err) {
         if (err instanceof WimFormatError) throw new WimFormatError(`${o.what}: chunk ${i + 1}: ${err.message}`);
         throw err;
       }
     }
-    out.set(plain, i * o.chunkSize);
   }
   return out;
 }
