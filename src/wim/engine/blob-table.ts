@@ -44,8 +44,9 @@ export class BlobTable {
         throw new InputError(`${path}: holds solid (LZMS) resources, as ESD files do; only ordinary WIMs (LZX, XPRESS or none) are supported`,
           'Use the boot.wim of the recovery media, or convert with: wimlib-imagex export SRC all DEST.wim --compress=LZX');
       }
-      u64(bytes, off + 8, 'blob table entry');
-      u64(bytes, off + 16, 'blob table entry');
+      // Offset and original size must fit in 2^53 (u64 says so): checked on their top bytes, u64 only to refuse.
+      if (bytes[off + 15]! !== 0 || bytes[off + 14]! >= 0x20) u64(bytes, off + 8, 'blob table entry');
+      if (bytes[off + 23]! !== 0 || bytes[off + 22]! >= 0x20) u64(bytes, off + 16, 'blob table entry');
       if (flags & RESHDR_FLAG_METADATA) images.push(entryAt(bytes, off));
     }
     return new BlobTable(bytes, images);

@@ -123,14 +123,17 @@ interface ParseState {
 function readDentry(st: ParseState, off: number): Dentry | undefined {
   const b = st.buf;
   if (off + 8 > b.length) throw new WimFormatError(`metadata: directory entry at ${off} runs past the end`);
-  const length = u64(b, off, 'metadata: directory entry length');
+  // The length as a 32-bit number when its high half is 0 (always, in a real tree): no call per entry.
+  const length = (b[off + 4]! | b[off + 5]! | b[off + 6]! | b[off + 7]!) === 0
+    ? (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16)) + b[off + 3]! * 0x100_0000
+    : u64(b, off, 'metadata: directory entry length');
   if (length === 0) return undefined;
   if (length < DENTRY_FIXED || off + length > b.length) {
     throw new WimFormatError(`metadata: directory entry at ${off} has an impossible length ${length}`);
   }
-  const nameBytes = b.readUInt16LE(off + 0x64);
-  const shortBytes = b.readUInt16LE(off + 0x62);
-  const numStreams = b.readUInt16LE(off + 0x60);
+  const nameBytes = b[off + 0x64]! | (b[off + 0x65]! << 8);
+  const shortBytes = b[off + 0x62]! | (b[off + 0x63]! << 8);
+  const numStreams = b[off + 0x60]! | (b[off + 0x61]! << 8);
   if (nameBytes % 2 || shortBytes % 2 || DENTRY_FIXED + nameBytes + shortBytes > length) {
     throw new WimFormatError(`metadata: directory entry at ${off}: name lengths do not fit its length`);
   }
@@ -151,10 +154,13 @@ function readDentry(st: ParseState, off: number): Dentry | undefined {
   }
   if (++st.count > b.length / 8) throw new WimFormatError('metadata: more directory entries than its size allows');
   const d = new Dentry(b, off, ownEnd, streams, p);
-  const sid = b.readInt32LE(off + 0x0c);
+  const sid = b[off + 0x0c]! | (b[off + 0x0d]! << 8) | (b[off + 0x0e]! << 16) | (b[off + 0x0f]! << 24); // signed
   if (sid < -1 || sid >= st.securityCount) throw new WimFormatError(`metadata: "${d.name}" names security descriptor ${sid} of ${st.securityCount}`);
   st.next = p;
-  st.subdir = u64(b, off + 0x10, 'metadata: child list offset');
+  const sd = off + 0x10;
+  st.subdir = (b[sd + 4]! | b[sd + 5]! | b[sd + 6]! | b[sd + 7]!) === 0
+    ? (b[sd]! | (b[sd + 1]! << 8) | (b[sd + 2]! << 16)) + b[sd + 3]! * 0x100_0000
+    : u64(b, sd, 'metadata: child list offset');
   return d;
 }
 
@@ -169,7 +175,7 @@ function readChildren(st: ParseState, dir: Dentry, subdir: number, depth: number
   for (;;) {
     const d = readDentry(st, off);
     if (!d) break;
-    if (st.buf.readUInt16LE(off + 0x64) === 0) throw new WimFormatError(`metadata: directory entry at ${off} has no name`);
+    if ((st.buf[off + 0x64]! | st.buf[off + 0x65]!) === 0) throw new WimFormatError(`metadata: directory entry at ${off} has no name`);
     children.push(d);
     const next = st.next;
     if (isDirectory(d)) readChildren(st, d, st.subdir, depth + 1);
