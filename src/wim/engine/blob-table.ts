@@ -86,7 +86,10 @@ export class BlobTable {
 
   /** Plain size of the row's resource. */
   originalSize(row: number): number {
-    return u64(this.bytes, row * BLOB_ENTRY_SIZE + 16, 'blob table entry');
+    const b = this.bytes, o = row * BLOB_ENTRY_SIZE + 16;
+    // Below 2^53 (checked when the table was read): two 32-bit halves, read as bytes.
+    return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x100_0000
+      + ((b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16)) + b[o + 7]! * 0x100_0000) * 0x1_0000_0000;
   }
 
   /**
