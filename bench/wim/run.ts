@@ -14,7 +14,7 @@
  * Second scenario, what a build does: `installAutostart` (read the boot index and winpeshl.ini, add both files, read
  * them back) with each backend, timed inside a fresh Node process (bench/wim/autostart-one.mjs; the engine starts
  * cold, as in a build, but Node's own start-up, paid once per build anyway, is left out). For wimlib-imagex that is
- * four tool runs (info, extract, update, extract x2).
+ * five tool runs (info, extract, update, extract x2).
  *
  * `--extra NAME=JS` (repeatable) adds `node JS wim update ...` as one more contender, e.g. a compiled snapshot of an
  * earlier commit (its bin/lifeboat.js); its autostart runs from the snapshot's dist/ (JS/../../dist).
