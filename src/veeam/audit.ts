@@ -14,9 +14,10 @@ import { LifeboatError } from '../errors.js';
 import type { Server, Site } from '../site/index.js';
 import type { DeepAuditOptions, DeepAuditReport } from './deep-audit.js';
 import { readChains, scanShare, type DiscoverOptions, type DiscoveredChain, type DiscoveryError } from './discover.js';
-import { checkChainHealth, formatAge, type FindingCode, type HealthFinding, type Severity } from './health.js';
+import { checkChainHealth, formatAge, type FindingCode, type HealthFinding, type HealthOptions, type Severity } from './health.js';
 import { groupServers, type BackupChain, type BackupServer, type RestorePoint } from './model.js';
 import { allowedAgeHours, backupSchedule } from './schedule.js';
+import { shareStat } from './share-stat.js';
 import { computeChainStats } from './stats.js';
 
 /** The audit found an RPO or chain problem: exit code 3 (for monitoring and scheduled tasks). */
@@ -185,10 +186,10 @@ interface ChainDigest {
   readonly recordedBytes: number;
 }
 
-async function digestChain(read: DiscoveredChain, now: Date): Promise<ChainDigest> {
+async function digestChain(read: DiscoveredChain, now: Date, stat: HealthOptions['stat']): Promise<ChainDigest> {
   const { chain } = read;
   // No RPO here: it depends on the server's schedule, so it is judged per server, over all its chains.
-  const health = await checkChainHealth(read, { now, rpoHours: Number.POSITIVE_INFINITY });
+  const health = await checkChainHealth(read, { now, rpoHours: Number.POSITIVE_INFINITY, stat });
   const timed = health.points.filter((p) => p.restorable && p.point.time).map((p) => p.point);
   timed.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
   return {
@@ -371,8 +372,9 @@ export async function auditShare(site: Site, root: string, options: AuditOptions
   // server, and holding every server's at once is what made an audit of five servers take ~1 GB.
   const digested = new Map<string, ChainDigest>();
   const errors: DiscoveryError[] = [];
-  for await (const read of readChains(scan, options.discover)) {
-    if ('chain' in read) digested.set(read.chain.vbmPath, await digestChain(read, now));
+  const stat = await shareStat(root);
+  for await (const read of readChains(scan, options.discover, 'chain')) {
+    if ('chain' in read) digested.set(read.chain.vbmPath, await digestChain(read, now, stat));
     else errors.push(read);
   }
   const catalog = groupServers(

@@ -8,7 +8,7 @@ import { opendir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError, LifeboatError } from '../errors.js';
 import { buildChain, type BackupChain } from './model.js';
-import { readVbm } from './vbm.js';
+import { readVbm, type VbmReadOptions } from './vbm.js';
 import { ReadBuffer } from './xml.js';
 import type { XmlLimits } from './xml.js';
 
@@ -190,14 +190,19 @@ export function resolveStorages(chain: BackupChain, scan: Pick<ShareScan, 'files
 
 /**
  * Reads the chains of a scanned share one at a time, so a caller that reduces each chain to what it needs holds one
- * chain's model at a time rather than all of them. A damaged .vbm is yielded as an error, not thrown.
+ * chain's model at a time rather than all of them. A damaged .vbm is yielded as an error, not thrown. `detail`
+ * `chain` reads only what the chains' structure and health need (see VbmReadOptions), for the audit.
  */
-export async function* readChains(scan: ShareScan, options: DiscoverOptions = {}): AsyncGenerator<DiscoveredChain | DiscoveryError> {
+export async function* readChains(
+  scan: ShareScan,
+  options: DiscoverOptions = {},
+  detail: VbmReadOptions['detail'] = 'full',
+): AsyncGenerator<DiscoveredChain | DiscoveryError> {
   const scratch = new ReadBuffer();
   for (const file of scan.vbmFiles) {
     let chain: BackupChain;
     try {
-      chain = buildChain(await readVbm(file, { limits: options.limits, scratch }), file);
+      chain = buildChain(await readVbm(file, { limits: options.limits, scratch, detail }), file);
     } catch (err) {
       if (err instanceof LifeboatError) yield { file, message: err.message, hint: err.hint };
       else yield { file, message: `"${file}" cannot be read: ${err instanceof Error ? err.message : String(err)}` };

@@ -201,7 +201,8 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
       completionTime,
       durationMs,
     };
-    if (oib) {
+    // Nothing to decode later when the records were read for the chain alone (and a WeakMap entry per point costs).
+    if (oib && vbm.detail !== 'chain') {
       auxSource.set(point, { oibId: oib.id, auxDataXml: oib.auxDataXml, guestInfoXml: oib.guestInfoXml, file: vbmPath, encrypted });
     }
     return point;

@@ -11,7 +11,7 @@
  */
 import { InputError } from '../errors.js';
 import { TagAttributes } from './xml-scan.js';
-import { DEFAULT_XML_LIMITS, attr, child, children, parseXmlFragment, readXmlBytes, scanOrRefuse, type ReadBuffer, type XmlLimits } from './xml.js';
+import { DEFAULT_XML_LIMITS, attr, parseXmlFragment, parseXmlFragmentShallow, readXmlBytes, scanOrRefuse, type ReadBuffer, type XmlLimits } from './xml.js';
 
 /** A wall-clock time without a zone, as Veeam writes local times. Kept as parts and as the original text. */
 export interface LocalDateTime {
@@ -281,28 +281,59 @@ export interface Vbm {
   readonly oibs: readonly VbmOib[];
   /** Things that were odd but not fatal (unexpected schema version, records without an Id). */
   readonly warnings: readonly string[];
+  /** How much of each record was kept (see VbmReadOptions); absent means `full`. */
+  readonly detail?: 'chain';
 }
 
 export interface VbmReadOptions {
   readonly limits?: XmlLimits;
+  /**
+   * `chain` keeps of each Point, Storage and OIB only what the chain's structure and health need (ids, links, times,
+   * corruption flags, file names, Stats): for reading a year of hourly points to judge it, not to restore from it
+   * (pointDetails finds nothing to decode). The attributes left out are still checked as a full read checks them, so
+   * both refuse the same files with the same message. Default `full`.
+   */
+  readonly detail?: 'full' | 'chain';
   /** Reuse this buffer for the file's bytes (when reading many files one after the other). */
   readonly scratch?: ReadBuffer;
+}
+
+/*
+ * Veeam writes Storage@Stats and the PartialPath attributes in one plain shape: elements without attributes (but
+ * IsFilePath), text without entities or markup. A value in exactly that shape is read with a regular expression, which
+ * says what the scanner would say of it at a fraction of the cost (two per restore point); anything else, and any
+ * limits that could refuse it, take the general path with its checks and messages.
+ */
+const PLAIN_STATS = /^<CBackupStats><BackupSize>(\d*)<\/BackupSize><DataSize>(\d*)<\/DataSize><DedupRatio>(\d*)<\/DedupRatio><CompressRatio>(\d*)<\/CompressRatio><\/CBackupStats>$/;
+const PLAIN_PATH = /^<Path IsFilePath="(?:True|False)">(?:<Elements>[^<&]*<\/Elements>)*<\/Path>$/;
+const PLAIN_PATH_ELEMENT = /<Elements>([^<&]*)<\/Elements>/g;
+
+function plainFits(text: string, elements: number, limits: XmlLimits): boolean {
+  return text.length <= limits.maxAttributeLength && elements <= limits.maxElements && limits.maxDepth >= 2;
 }
 
 /** Decodes a `<Path IsFilePath=".."><Elements>a</Elements>...</Path>` attribute. */
 export function parsePartialPath(text: string | undefined, where: string, limits: XmlLimits): string[] | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const root = parseXmlFragment(text, where, limits);
+  if (PLAIN_PATH.test(text)) {
+    const elements = Array.from(text.matchAll(PLAIN_PATH_ELEMENT), (m) => (m[1] as string).trim());
+    if (plainFits(text, elements.length + 1, limits)) return elements;
+  }
+  const root = parseXmlFragmentShallow(text, where, limits);
   if (root.name !== 'Path') return undefined;
-  return children(root, 'Elements').map((e) => e.text);
+  return root.children.filter((e) => e.name === 'Elements').map((e) => e.text);
 }
 
 /** Decodes a `<CBackupStats>` attribute. */
 export function parseStats(text: string | undefined, where: string, limits: XmlLimits): VbmStorageStats | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const root = parseXmlFragment(text, where, limits);
+  const plain = PLAIN_STATS.exec(text);
+  if (plain && plainFits(text, 5, limits)) {
+    return { backupSize: parseSize(plain[1]), dataSize: parseSize(plain[2]), dedupRatio: parseSize(plain[3]), compressRatio: parseSize(plain[4]) };
+  }
+  const root = parseXmlFragmentShallow(text, where, limits);
   if (root.name !== 'CBackupStats') return undefined;
-  const v = (n: string): number | undefined => parseSize(child(root, n)?.text);
+  const v = (n: string): number | undefined => parseSize(root.children.find((c) => c.name === n)?.text);
   return {
     backupSize: v('BackupSize'),
     dataSize: v('DataSize'),
@@ -434,6 +465,25 @@ function readOib(a: Attrs, id: string): VbmOib {
   };
 }
 
+/** What `detail: 'chain'` decodes of each record element (see VbmReadOptions): what buildChain and the audit use. */
+const CHAIN_FIELDS: Readonly<Record<'Point' | 'Storage' | 'OIB', ReadonlySet<string>>> = {
+  Point: new Set(['Id', 'LinkId', 'Num', 'CreationTimeUtc', 'Type']),
+  Storage: new Set(['Id', 'FilePath', 'PartialPath', 'CreationTime', 'CreationTimeUtc', 'Stats', 'LinkId']),
+  OIB: new Set(['Id', 'PointId', 'StorageId', 'IsCorrupted', 'IsRecheckCorrupted', 'IsConsistent', 'CreationTime', 'CreationTimeUtc', 'Fqdn']),
+};
+
+/** The tag's attributes as a record reader sees them when only `keep` is decoded: the others are checked, then absent. */
+class KeptAttributes implements Attrs {
+  attrs: TagAttributes | undefined;
+  constructor(private readonly keep: ReadonlySet<string>) {}
+  get(name: string): string | undefined {
+    const a = this.attrs as TagAttributes;
+    if (this.keep.has(name)) return a.get(name);
+    a.check(name);
+    return undefined;
+  }
+}
+
 /** The record sections of BackupMetaInfo and the element each lists. */
 const SECTIONS = { Hosts: 'Host', Storages: 'Storage', Points: 'Point', Objects: 'Object', Oibs: 'OIB' } as const;
 type Section = keyof typeof SECTIONS;
@@ -465,6 +515,16 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
   const objects: VbmObject[] = [];
   const oibs: VbmOib[] = [];
   const withoutId = new Map<string, number>();
+  const kept = options.detail === 'chain'
+    ? { Point: new KeptAttributes(CHAIN_FIELDS.Point), Storage: new KeptAttributes(CHAIN_FIELDS.Storage), OIB: new KeptAttributes(CHAIN_FIELDS.OIB) }
+    : undefined;
+  /** The attributes a record reader is given: all of them, or in `chain` detail only those it keeps. */
+  const fieldsOf = (kind: 'Point' | 'Storage' | 'OIB', attrs: TagAttributes): Attrs => {
+    const k = kept?.[kind];
+    if (!k) return attrs;
+    k.attrs = attrs;
+    return k;
+  };
   const record = (kind: string, a: Attrs, push: (id: string) => void): void => {
     const id = parseRef(a.get('Id'));
     if (id === undefined) withoutId.set(kind, (withoutId.get(kind) ?? 0) + 1);
@@ -501,10 +561,17 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
         } else if (depth === 3 && section !== undefined && name === SECTIONS[section]) {
           const a = attrs;
           if (section === 'Hosts') record('Host', a, (id) => hosts.push(readHost(a, id)));
-          else if (section === 'Storages') record('Storage', a, (id) => storages.push(readStorage(a, id, where, limits)));
-          else if (section === 'Points') record('Point', a, (id) => points.push(readPoint(a, id)));
-          else if (section === 'Objects') record('Object', a, (id) => objects.push(readObject(a, id)));
-          else record('OIB', a, (id) => oibs.push(readOib(a, id)));
+          else if (section === 'Storages') {
+            const f = fieldsOf('Storage', a);
+            record('Storage', f, (id) => storages.push(readStorage(f, id, where, limits)));
+          } else if (section === 'Points') {
+            const f = fieldsOf('Point', a);
+            record('Point', f, (id) => points.push(readPoint(f, id)));
+          } else if (section === 'Objects') record('Object', a, (id) => objects.push(readObject(a, id)));
+          else {
+            const f = fieldsOf('OIB', a);
+            record('OIB', f, (id) => oibs.push(readOib(f, id)));
+          }
         } else if (depth === 3 && parent === 'CustomMetaOptions' && name === 'BackupOptionsInfo') isFirst = first(name);
         else if (depth === 4 && parent === 'BackupOptionsInfo' && name === 'BackupRetentionOption' && first(name)) {
           retentionValue = attrs.get('Value');
@@ -551,6 +618,7 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
     objects,
     oibs,
     warnings,
+    ...(options.detail === 'chain' ? { detail: 'chain' as const } : {}),
   };
 }
 

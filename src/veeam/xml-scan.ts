@@ -130,6 +130,16 @@ function startsWith(buf: Buffer, at: number, ascii: string): boolean {
   return true;
 }
 
+/** Whether the bytes from `from` to `to` spell `name`, an ASCII-only string. */
+function isAsciiName(buf: Buffer, from: number, to: number, name: string): boolean {
+  if (to - from !== name.length) return false;
+  for (let k = 0; k < name.length; k++) {
+    const c = name.charCodeAt(k);
+    if (c > 0x7f || buf[from + k] !== c) return false;
+  }
+  return true;
+}
+
 /** `line L, column C` (column in bytes) of a byte offset, for messages. */
 export function lineColumn(buf: Buffer, index: number): string {
   let line = 1;
@@ -140,6 +150,21 @@ export function lineColumn(buf: Buffer, index: number): string {
   }
   return `line ${line}, column ${index - last}`;
 }
+
+/**
+ * The length of `lt;` `gt;` `amp;` `quot;` or `apos;` at `at` (after an `&`, before `end`), else 0: the entity
+ * references that are certainly valid, read from the bytes.
+ */
+function namedEntityLength(buf: Buffer, at: number, end: number): number {
+  const ref = NAMED_BY_FIRST_BYTE[buf[at] as number] ?? [];
+  for (const r of ref) if (at + r.length <= end && startsWith(buf, at, r)) return r.length;
+  return 0;
+}
+const NAMED_BY_FIRST_BYTE: readonly (readonly string[] | undefined)[] = (() => {
+  const out: string[][] = [];
+  for (const n of Object.keys(NAMED)) (out[n.charCodeAt(0)] ??= []).push(`${n};`);
+  return out;
+})();
 
 /** Attribute names asked for, as bytes, with the index where each was found last (per name, across tags). */
 const nameBytes = new Map<string, { readonly bytes: Buffer; lastIndex: number }>();
@@ -162,8 +187,10 @@ export class TagAttributes {
   private tag = '';
   private indexed = false;
   private count = 0;
-  /** Per attribute: name start, name end, value start, value end. */
-  private pos = new Int32Array(4 * 32);
+  /** Per attribute: its name's length and first, middle and last bytes, to tell most names apart without a compare. */
+  private keys = new Int32Array(0);
+  /** Per attribute: name start, name end, value start, value end. Allocated on first use (most fragments need none). */
+  private pos = new Int32Array(0);
 
   constructor(private readonly limits: XmlLimits) {}
 
@@ -178,19 +205,63 @@ export class TagAttributes {
 
   /** The decoded value of one attribute, or undefined when the tag has none of that name. */
   get(name: string): string | undefined {
+    const n = this.find(name);
+    return n === -1 ? undefined : this.value(n);
+  }
+
+  /**
+   * Checks one attribute as {@link get} would (its entity references and length) without decoding it when it plainly
+   * passes: for a reader that must refuse exactly the files a full read refuses, with the same message, while keeping
+   * less. Anything but the five named entities, or a value longer in bytes than the limit in characters, is left to
+   * {@link get}, whose result is dropped.
+   */
+  check(name: string): void {
+    const n = this.find(name);
+    if (n !== -1 && !this.isPlain(this.pos[4 * n + 2] as number, this.pos[4 * n + 3] as number)) this.value(n);
+  }
+
+  /**
+   * True when the bytes from `s` to `e`, decoded, certainly pass: no longer in bytes than the limit in characters
+   * (UTF-8 never takes fewer bytes than UTF-16 code units, an entity is longer than what it stands for), and every `&`
+   * starts one of the five named entities.
+   */
+  private isPlain(s: number, e: number): boolean {
+    if (e - s > this.limits.maxAttributeLength) return false;
+    const buf = this.buf;
+    if (e - s <= 256) {
+      for (let k = s; k < e; k++) {
+        if (buf[k] === 0x26 /* & */) {
+          const len = namedEntityLength(buf, k + 1, e);
+          if (len === 0) return false;
+          k += len;
+        }
+      }
+      return true;
+    }
+    // A long value (an escaped document such as GuestInfo): memchr from one `&` to the next, within the value only.
+    const value = buf.subarray(s, e);
+    for (let k = value.indexOf(0x26); k !== -1; k = value.indexOf(0x26, k + 1)) {
+      const len = namedEntityLength(value, k + 1, value.length);
+      if (len === 0) return false;
+      k += len;
+    }
+    return true;
+  }
+
+  private find(name: string): number {
     if (!this.indexed) this.index();
     let want = nameBytes.get(name);
     if (!want) nameBytes.set(name, (want = { bytes: Buffer.from(name, 'utf8'), lastIndex: 0 }));
     // Veeam writes every element's attributes in the same order: try where this name was last time first.
     const hint = want.lastIndex;
-    if (hint < this.count && this.nameIs(hint, want.bytes)) return this.value(hint);
+    if (hint < this.count && this.nameIs(hint, want.bytes)) return hint;
     for (let n = 0; n < this.count; n++) {
       if (n !== hint && this.nameIs(n, want.bytes)) {
         want.lastIndex = n;
-        return this.value(n);
+        return n;
       }
     }
-    return undefined;
+    return -1;
   }
 
   private nameIs(n: number, bytes: Buffer): boolean {
@@ -246,17 +317,23 @@ export class TagAttributes {
         throw new XmlRefusal(`has an attribute ${buf.toString('utf8', nameStart, nameEnd)} of ${end - k - 1} bytes, more than the limit of ${this.limits.maxAttributeLength} characters`);
       }
       if (4 * this.count + 4 > this.pos.length) {
-        const grown = new Int32Array(this.pos.length * 2);
+        const grown = new Int32Array(Math.max(4 * 32, this.pos.length * 2));
         grown.set(this.pos);
         this.pos = grown;
+        const keys = new Int32Array(grown.length / 4);
+        keys.set(this.keys);
+        this.keys = keys;
       }
       const p = 4 * this.count;
+      const length = nameEnd - nameStart;
+      const key = (length & 0xff) | ((buf[nameStart] as number) << 8) | ((buf[nameStart + (length >> 1)] as number) << 16) | ((buf[nameEnd - 1] as number) << 24);
       for (let n = 0; n < this.count; n++) {
         const s = this.pos[4 * n] as number;
-        if ((this.pos[4 * n + 1] as number) - s === nameEnd - nameStart && sameBytes(buf, s, buf, nameStart, nameEnd - nameStart)) {
+        if (this.keys[n] === key && (this.pos[4 * n + 1] as number) - s === length && sameBytes(buf, s, buf, nameStart, length)) {
           throw new XmlRefusal(`has the attribute ${buf.toString('utf8', nameStart, nameEnd)} twice in <${tag}>`);
         }
       }
+      this.keys[this.count] = key;
       this.pos[p] = nameStart;
       this.pos[p + 1] = nameEnd;
       this.pos[p + 2] = k + 1;
@@ -277,6 +354,8 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
     throw new XmlScanError({ msg, index, cut, hostile });
   };
   const stack: string[] = [];
+  /** Per depth, the name of the last element opened there. */
+  const siblingNames: string[] = [];
   const attributes = new TagAttributes(limits);
   let elements = 0;
   let rootSeen = false;
@@ -346,7 +425,10 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
     }
     if (nameEnd >= buf.length) fail('the file ends inside a tag name', at, true);
     if (nameEnd === nameStart) fail('a "<" that does not start a tag', at);
-    const name = buf.toString('utf8', nameStart, nameEnd);
+    // An end tag most often repeats the open element's name, a start tag its previous sibling's: reuse those strings
+    // rather than decode one per tag (three tags per restore point).
+    const known = closing ? stack[stack.length - 1] : siblingNames[stack.length];
+    const name = known !== undefined && isAsciiName(buf, nameStart, nameEnd, known) ? known : buf.toString('utf8', nameStart, nameEnd);
     // Find the end of the tag, skipping quoted attribute values.
     let j = nameEnd;
     const tagLt = buf.indexOf(LT, j);
@@ -391,6 +473,7 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
         visitor.open(name, depth, attributes);
         if (selfClosing) visitor.close?.(name, depth);
       }
+      siblingNames[depth] = name;
       if (!selfClosing) stack.push(name);
     }
     return j;

@@ -141,6 +141,42 @@ export function parseXmlFragment(text: string, where: string, limits: XmlLimits 
   return parseTree(Buffer.from(text, 'utf8'), ctx);
 }
 
+/** A fragment's root element and its child elements, each with its own text (trimmed): no grandchildren, no attributes. */
+export interface ShallowElement {
+  readonly name: string;
+  readonly children: readonly { readonly name: string; readonly text: string }[];
+}
+
+/**
+ * Reads a small attribute document one level deep (Storage@Stats, the PartialPath attributes: several per restore
+ * point), checked and refused exactly as {@link parseXmlFragment} would, without building a tree of it.
+ */
+export function parseXmlFragmentShallow(text: string, where: string, limits: XmlLimits = DEFAULT_XML_LIMITS): ShallowElement {
+  if (text.length > limits.maxAttributeLength) {
+    refuse({ label: where, limits }, `is ${text.length} characters long, more than the limit of ${limits.maxAttributeLength}`);
+  }
+  let name = '';
+  const children: { name: string; text: string }[] = [];
+  /** How many elements are open: text belongs to a child of the root when it is 2. */
+  let open = 0;
+  scanOrRefuse(Buffer.from(text, 'utf8'), where, limits, {
+    open(tag, depth) {
+      if (depth === 0) name = tag;
+      else if (depth === 1) children.push({ name: tag, text: '' });
+      open = depth + 1;
+    },
+    close(_tag, depth) {
+      open = depth;
+    },
+    text(value) {
+      const last = children[children.length - 1];
+      if (open === 2 && last) last.text += value;
+    },
+  });
+  for (const c of children) c.text = c.text.trim();
+  return { name, children };
+}
+
 /**
  * One buffer reused for reading file after file (a share's .vbm files, one at a time): each file's bytes are dead as
  * soon as it is parsed, and a new 30 MB buffer per file left the collector ~100 MB behind on a five-server share.
