@@ -18,7 +18,6 @@ import { checkChainHealth, formatAge, type FindingCode, type HealthFinding, type
 import { groupServers, type BackupChain, type BackupServer, type RestorePoint } from './model.js';
 import { allowedAgeHours, backupSchedule } from './schedule.js';
 import { shareStat } from './share-stat.js';
-import { computeChainStats } from './stats.js';
 
 /** The audit found an RPO or chain problem: exit code 3 (for monitoring and scheduled tasks). */
 export class AuditProblemsFound extends LifeboatError {
@@ -204,7 +203,8 @@ async function digestChain(read: DiscoveredChain, now: Date, stat: HealthOptions
     newestRestorable: timed.at(-1),
     oldestRestorable: timed[0],
     onShareBytes: health.files.reduce((a, f) => a + (f.size ?? 0), 0),
-    recordedBytes: computeChainStats(chain).totalBackupSize,
+    // computeChainStats(chain).totalBackupSize, without the rest of the statistics.
+    recordedBytes: chain.storages.reduce((a, s) => a + (s.size ?? 0), 0),
   };
 }
 

@@ -178,6 +178,11 @@ export function resolveStorages(chain: BackupChain, scan: Pick<ShareScan, 'files
       continue;
     }
     const candidates = scan.filesByName.get(s.fileName.toLowerCase()) ?? [];
+    if (candidates.length === 1) {
+      // The usual case, and the rules below choose it whatever its case or folder (8,760 times per year-long chain).
+      out.set(s.id, { storageId: s.id, fileName: s.fileName, path: candidates[0], alternatives: undefined });
+      continue;
+    }
     const exactCase = candidates.filter((c) => basename(c) === s.fileName);
     const pool = exactCase.length ? exactCase : candidates;
     const local = pool.find((c) => dirname(c) === home);

@@ -475,6 +475,55 @@ describe('veeam: hostile XML', () => {
     assert.ok(refused > 100 && accepted > 10, `both outcomes exercised: ${accepted} accepted, ${refused} refused`);
   });
 
+  it('a read for the chain alone refuses what a full read refuses, with the same message, and builds the same chain', async () => {
+    /** What the audit uses of a chain (see VbmReadOptions.detail). */
+    const shape = (c: BackupChain): unknown => ({
+      identity: c.identity,
+      jobName: c.jobName,
+      encrypted: c.encrypted,
+      retentionDays: c.retentionDays,
+      warnings: c.warnings,
+      newest: c.newest?.id,
+      points: c.points.map((p) => [p.id, p.time?.getTime(), p.localTime, p.label, p.type, p.storageId, p.storageFile, p.linkId, p.isCorrupted, p.isConsistent]),
+      storages: c.storages.map((x) => [x.id, x.fileName, x.linkId, x.size, x.time?.getTime(), x.localTime, x.pointIds]),
+    });
+    const outcome = (input: Buffer, file: string, detail: 'full' | 'chain'): unknown => {
+      try {
+        return shape(buildChain(parseVbm(input, file, { detail })));
+      } catch (err) {
+        assert.ok(err instanceof InputError, `${file} threw ${String(err)}`);
+        return err.message;
+      }
+    };
+    const real = await readRealVbm();
+    const crafted = [
+      real.replace('GuestInfo="&lt;GuestInfo&gt;', 'GuestInfo="&bogus;&lt;GuestInfo&gt;'),
+      real.replace('GuestInfo="&lt;GuestInfo&gt;', 'GuestInfo="&#0;&lt;GuestInfo&gt;'),
+      real.replace('ProductVersion="', 'ProductVersion="&#x41;'),
+      real.replace(/Stats="&lt;CBackupStats&gt;/g, 'Stats=" &lt;CBackupStats&gt;'),
+      real.replace(/&lt;Elements&gt;Kerserv/g, '&lt;Elements&gt; Kerserv'),
+      real.replace(/&lt;BackupSize&gt;/, '&lt;BackupSize&gt;&lt;!DOCTYPE'),
+    ];
+    for (const [i, xml] of crafted.entries()) {
+      const input = Buffer.from(xml, 'utf8');
+      assert.deepEqual(outcome(input, `crafted-${i}.vbm`, 'chain'), outcome(input, `crafted-${i}.vbm`, 'full'), `crafted input ${i}`);
+    }
+    const original = Buffer.from(real, 'utf8');
+    let seed = 0x5eed1e55;
+    const rand = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const special = Buffer.from('<>/"\'&=; #x0');
+    for (let i = 0; i < 200; i++) {
+      const buf = Buffer.from(original);
+      for (let k = 0; k < 1 + rand(6); k++) buf[rand(buf.length)] = special[rand(special.length)]!;
+      assert.deepEqual(outcome(buf, `fuzz-${i}.vbm`, 'chain'), outcome(buf, `fuzz-${i}.vbm`, 'full'), `fuzzed input ${i}`);
+    }
+  });
+
   it('refuses an oversized file before reading it', async () => {
     const s = await makeShare({ noFiles: true });
     try {
