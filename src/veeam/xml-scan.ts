@@ -166,6 +166,15 @@ const NAMED_BY_FIRST_BYTE: readonly (readonly string[] | undefined)[] = (() => {
   return out;
 })();
 
+/** Slots of TagAttributes' name table (a power of two). */
+const NAME_SLOTS = 256;
+
+/** A hash of the name's length and first, middle and last bytes: enough to tell Veeam's attribute names apart. */
+function nameKey(buf: Buffer, from: number, to: number): number {
+  const h = (to - from) * 31 + (buf[from] as number) * 7 + (buf[(from + to) >> 1] as number) * 131 + (buf[to - 1] as number) * 17;
+  return (h * 2654435761) >>> 24;
+}
+
 /** Attribute names asked for, as bytes, with the index where each was found last (per name, across tags). */
 const nameBytes = new Map<string, { readonly bytes: Buffer; lastIndex: number }>();
 
@@ -187,8 +196,11 @@ export class TagAttributes {
   private tag = '';
   private indexed = false;
   private count = 0;
-  /** Per attribute: its name's length and first, middle and last bytes, to tell most names apart without a compare. */
-  private keys = new Int32Array(0);
+  /**
+   * The names seen in the tag being indexed, to refuse a repeated one without comparing each name with every other
+   * (Veeam's OIB has ~50 attributes): open addressing by a key of the name, each slot holding an attribute number.
+   */
+  private names = new Int32Array(NAME_SLOTS).fill(-1);
   /** Per attribute: name start, name end, value start, value end. Allocated on first use (most fragments need none). */
   private pos = new Int32Array(0);
 
@@ -294,10 +306,33 @@ export class TagAttributes {
     return value;
   }
 
+  /** Records attribute `this.count`'s name; true when the tag already has an attribute of that name. */
+  private seenName(key: number, nameStart: number, length: number): boolean {
+    const { names, pos, buf } = this;
+    // Past NAME_SLOTS / 2 names the table would fill up: compare with every earlier name instead (never seen in Veeam's files).
+    if (this.count >= NAME_SLOTS / 2) {
+      for (let n = 0; n < this.count; n++) {
+        const s = pos[4 * n] as number;
+        if ((pos[4 * n + 1] as number) - s === length && sameBytes(buf, s, buf, nameStart, length)) return true;
+      }
+      return false;
+    }
+    for (let slot = key & (NAME_SLOTS - 1); ; slot = (slot + 1) & (NAME_SLOTS - 1)) {
+      const n = names[slot] as number;
+      if (n === -1) {
+        names[slot] = this.count;
+        return false;
+      }
+      const s = pos[4 * n] as number;
+      if ((pos[4 * n + 1] as number) - s === length && sameBytes(buf, s, buf, nameStart, length)) return true;
+    }
+  }
+
   private index(): void {
     const { buf, to, tag } = this;
     let k = this.from;
     this.count = 0;
+    this.names.fill(-1);
     for (;;) {
       while (k < to && isSpace(buf[k] as number)) k++;
       if (k >= to) break;
@@ -310,7 +345,11 @@ export class TagAttributes {
       while (k < to && isSpace(buf[k] as number)) k++;
       const quote = buf[k];
       if (quote !== DQ && quote !== SQ) throw new XmlRefusal(`has an unquoted value for attribute ${buf.toString('utf8', nameStart, nameEnd)} of <${tag}>`);
-      const end = buf.indexOf(quote, k + 1);
+      // Most values are short (ids, times, flags): look for the closing quote byte by byte before asking memchr.
+      let end = k + 1;
+      const near = Math.min(to, k + 65);
+      while (end < near && buf[end] !== quote) end++;
+      if (end === near) end = near === to ? -1 : buf.indexOf(quote, near);
       if (end === -1 || end > to) throw new XmlRefusal(`has an unterminated value for attribute ${buf.toString('utf8', nameStart, nameEnd)} of <${tag}>`);
       // Bytes >= characters: this refuses nothing a character count would accept, before anything is decoded.
       if (end - k - 1 > this.limits.maxAttributeLength * 3) {
@@ -320,20 +359,12 @@ export class TagAttributes {
         const grown = new Int32Array(Math.max(4 * 32, this.pos.length * 2));
         grown.set(this.pos);
         this.pos = grown;
-        const keys = new Int32Array(grown.length / 4);
-        keys.set(this.keys);
-        this.keys = keys;
       }
       const p = 4 * this.count;
       const length = nameEnd - nameStart;
-      const key = (length & 0xff) | ((buf[nameStart] as number) << 8) | ((buf[nameStart + (length >> 1)] as number) << 16) | ((buf[nameEnd - 1] as number) << 24);
-      for (let n = 0; n < this.count; n++) {
-        const s = this.pos[4 * n] as number;
-        if (this.keys[n] === key && (this.pos[4 * n + 1] as number) - s === length && sameBytes(buf, s, buf, nameStart, length)) {
-          throw new XmlRefusal(`has the attribute ${buf.toString('utf8', nameStart, nameEnd)} twice in <${tag}>`);
-        }
+      if (this.seenName(length === 0 ? 0 : nameKey(buf, nameStart, nameEnd), nameStart, length)) {
+        throw new XmlRefusal(`has the attribute ${buf.toString('utf8', nameStart, nameEnd)} twice in <${tag}>`);
       }
-      this.keys[this.count] = key;
       this.pos[p] = nameStart;
       this.pos[p + 1] = nameEnd;
       this.pos[p + 2] = k + 1;
