@@ -89,8 +89,8 @@ export interface StatResult {
 export interface HealthOptions {
   readonly now: Date;
   readonly rpoHours: number;
-  /** File stat, replaceable for tests and for the assistant's platform layer. */
-  readonly stat?: (path: string) => Promise<StatResult>;
+  /** File stat, replaceable for tests and for the assistant's platform layer; it may answer synchronously. */
+  readonly stat?: (path: string) => Promise<StatResult> | StatResult;
   /** Tolerance for points stamped in the future (clock skew), minutes. Default 10. */
   readonly futureToleranceMinutes?: number;
 }
@@ -145,34 +145,31 @@ export async function checkChainHealth(
   // 1. Files: each storage once.
   const storageFindings = new Map<string, HealthFinding[]>();
   const files: FileCheck[] = [];
-  const checkFile = async (s: ChainStorage): Promise<void> => {
+  /** Judges one file from its stat (`st`) or the error the stat threw (`failed`); neither when not looked at. */
+  const judgeFile = (s: ChainStorage, loc: StorageLocation | undefined, st: StatResult | undefined, failed: unknown): void => {
     const own: HealthFinding[] = [];
-    const loc: StorageLocation | undefined = locations.get(s.id);
     const owner = ownerOf(s);
-    const what = pointPhrase(owner, s);
     let size: number | undefined;
+    // pointPhrase is called only for a finding: most files have none, and a year-long chain has 8,760.
     if (!s.fileName) {
-      own.push({ code: 'unnamed-storage', severity: 'error', storageId: s.id, pointId: owner?.id, message: `the metadata names no file for the ${what}` });
+      own.push({ code: 'unnamed-storage', severity: 'error', storageId: s.id, pointId: owner?.id, message: `the metadata names no file for the ${pointPhrase(owner, s)}` });
     } else if (!loc?.path) {
-      own.push({ code: 'missing-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `missing file "${s.fileName}" for ${what}` });
+      own.push({ code: 'missing-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `missing file "${s.fileName}" for ${pointPhrase(owner, s)}` });
+    } else if (st) {
+      if (!st.isFile()) {
+        own.push({ code: 'unreadable-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `"${s.fileName}" for ${pointPhrase(owner, s)} is not a regular file` });
+      } else {
+        size = st.size;
+        if (st.size === 0) {
+          own.push({ code: 'empty-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `empty file "${s.fileName}" (0 bytes) for ${pointPhrase(owner, s)}` });
+        }
+      }
     } else {
-      try {
-        const st = await statFn(loc.path);
-        if (!st.isFile()) {
-          own.push({ code: 'unreadable-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `"${s.fileName}" for ${what} is not a regular file` });
-        } else {
-          size = st.size;
-          if (st.size === 0) {
-            own.push({ code: 'empty-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `empty file "${s.fileName}" (0 bytes) for ${what}` });
-          }
-        }
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          own.push({ code: 'missing-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `missing file "${s.fileName}" for ${what}` });
-        } else {
-          own.push({ code: 'unreadable-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `cannot read "${s.fileName}" for ${what} (${code ?? String(err)})` });
-        }
+      const code = (failed as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        own.push({ code: 'missing-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `missing file "${s.fileName}" for ${pointPhrase(owner, s)}` });
+      } else {
+        own.push({ code: 'unreadable-file', severity: 'error', storageId: s.id, pointId: owner?.id, file: s.fileName, message: `cannot read "${s.fileName}" for ${pointPhrase(owner, s)} (${code ?? String(failed)})` });
       }
     }
     if (s.linkId && !storagesById.has(s.linkId)) {
@@ -182,7 +179,7 @@ export async function checkChainHealth(
         storageId: s.id,
         pointId: owner?.id,
         file: s.fileName,
-        message: `broken chain: ${what} builds on a backup file the metadata no longer lists (link ${s.linkId.slice(0, 8)})`,
+        message: `broken chain: ${pointPhrase(owner, s)} builds on a backup file the metadata no longer lists (link ${s.linkId.slice(0, 8)})`,
       });
     }
     storageFindings.set(s.id, own);
@@ -190,7 +187,22 @@ export async function checkChainHealth(
   };
   let next = 0;
   const checkFiles = async (): Promise<void> => {
-    while (next < chain.storages.length) await checkFile(chain.storages[next++] as ChainStorage);
+    while (next < chain.storages.length) {
+      const s = chain.storages[next++] as ChainStorage;
+      const loc = locations.get(s.id);
+      let st: StatResult | undefined;
+      let failed: unknown;
+      if (s.fileName && loc?.path) {
+        try {
+          const answer = statFn(loc.path);
+          // A synchronous stat (a local disk, see share-stat.ts) makes no promise per file.
+          st = answer instanceof Promise ? await answer : (answer as StatResult);
+        } catch (err) {
+          failed = err;
+        }
+      }
+      judgeFile(s, loc, st, failed);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(STATS_IN_FLIGHT, chain.storages.length) }, checkFiles));
   const storageOrder = new Map(chain.storages.map((s, i) => [s.id, i]));

@@ -21,7 +21,7 @@ const LOCAL_FS_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 /** A stat for files under `root`: synchronous on a local disk, undefined (use the parallel default) otherwise. */
-export async function shareStat(root: string): Promise<((path: string) => Promise<StatResult>) | undefined> {
+export async function shareStat(root: string): Promise<((path: string) => StatResult) | undefined> {
   if (process.platform !== 'linux') return undefined;
   try {
     if (!LOCAL_FS_TYPES.has((await statfs(root)).type)) return undefined;
@@ -29,5 +29,5 @@ export async function shareStat(root: string): Promise<((path: string) => Promis
     return undefined;
   }
   // Same answers as the parallel stat: a result or the error (ENOENT and others), only without the round trip.
-  return async (path) => statSync(path);
+  return (path) => statSync(path);
 }
