@@ -195,7 +195,14 @@ export class TagAttributes {
   private to = 0;
   private tag = '';
   private indexed = false;
+  /** Whether every attribute value of the tag certainly passes {@link check}; undefined until asked. */
+  private allPlain: boolean | undefined;
   private count = 0;
+  /**
+   * Per attribute: 1 when index() saw the whole value in its byte-by-byte look for the closing quote, with no `&` and
+   * within the length limit (it certainly passes check).
+   */
+  private shortWithoutAmp = new Uint8Array(0);
   /**
    * The names seen in the tag being indexed, to refuse a repeated one without comparing each name with every other
    * (Veeam's OIB has ~50 attributes): open addressing by a key of the name, each slot holding an attribute number.
@@ -213,6 +220,7 @@ export class TagAttributes {
     this.to = to;
     this.tag = tag;
     this.indexed = false;
+    this.allPlain = undefined;
   }
 
   /** The decoded value of one attribute, or undefined when the tag has none of that name. */
@@ -228,8 +236,18 @@ export class TagAttributes {
    * {@link get}, whose result is dropped.
    */
   check(name: string): void {
+    if (!this.indexed) this.index();
+    // Most often every value of the tag passes: known after one look at the long ones, for all the names checked.
+    if ((this.allPlain ??= this.everyValuePlain())) return;
     const n = this.find(name);
     if (n !== -1 && !this.isPlain(this.pos[4 * n + 2] as number, this.pos[4 * n + 3] as number)) this.value(n);
+  }
+
+  private everyValuePlain(): boolean {
+    for (let n = 0; n < this.count; n++) {
+      if (this.shortWithoutAmp[n] !== 1 && !this.isPlain(this.pos[4 * n + 2] as number, this.pos[4 * n + 3] as number)) return false;
+    }
+    return true;
   }
 
   /**
@@ -348,7 +366,9 @@ export class TagAttributes {
       // Most values are short (ids, times, flags): look for the closing quote byte by byte before asking memchr.
       let end = k + 1;
       const near = Math.min(to, k + 65);
-      while (end < near && buf[end] !== quote) end++;
+      let amp = false;
+      for (let b = buf[end]; end < near && b !== quote; b = buf[++end]) amp ||= b === 0x26;
+      const seenWhole = end < near;
       if (end === near) end = near === to ? -1 : buf.indexOf(quote, near);
       if (end === -1 || end > to) throw new XmlRefusal(`has an unterminated value for attribute ${buf.toString('utf8', nameStart, nameEnd)} of <${tag}>`);
       // Bytes >= characters: this refuses nothing a character count would accept, before anything is decoded.
@@ -359,6 +379,9 @@ export class TagAttributes {
         const grown = new Int32Array(Math.max(4 * 32, this.pos.length * 2));
         grown.set(this.pos);
         this.pos = grown;
+        const flags = new Uint8Array(grown.length / 4);
+        flags.set(this.shortWithoutAmp);
+        this.shortWithoutAmp = flags;
       }
       const p = 4 * this.count;
       const length = nameEnd - nameStart;
@@ -369,6 +392,7 @@ export class TagAttributes {
       this.pos[p + 1] = nameEnd;
       this.pos[p + 2] = k + 1;
       this.pos[p + 3] = end;
+      this.shortWithoutAmp[this.count] = seenWhole && !amp && end - k - 1 <= this.limits.maxAttributeLength ? 1 : 0;
       this.count++;
       k = end + 1;
     }
