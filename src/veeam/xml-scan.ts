@@ -166,6 +166,37 @@ const NAMED_BY_FIRST_BYTE: readonly (readonly string[] | undefined)[] = (() => {
   return out;
 })();
 
+/** Where decodeNamedBytes writes; grown as needed, reused. */
+let decoded = Buffer.alloc(1024);
+
+/**
+ * Decodes a value whose references are all among the five named entities into one string, byte by byte from `s`
+ * (the first `&` at `amp`) to `e`: the escaped XML Veeam keeps in attributes (Stats, PartialPath, GuestInfo) has
+ * dozens, and cutting the text at each one cost a string per piece. Undefined for any other reference, left to
+ * decodeEntities with its checks and messages. The same text either way: the entities and what they stand for are
+ * ASCII, which never falls inside a UTF-8 sequence.
+ */
+function decodeNamedBytes(buf: Buffer, s: number, amp: number, e: number): string | undefined {
+  // Kept for reuse up to 64 KiB (AuxData is ~50 KB); a longer value gets a buffer of its own.
+  if (decoded.length < e - s && e - s <= 65536) decoded = Buffer.alloc(Math.min(65536, Math.max(e - s, 2 * decoded.length)));
+  const out = decoded.length >= e - s ? decoded : Buffer.allocUnsafe(e - s);
+  let o = buf.copy(out, 0, s, amp);
+  for (let k = amp; k < e; ) {
+    const b = buf[k] as number;
+    if (b !== 0x26) {
+      out[o++] = b;
+      k++;
+      continue;
+    }
+    const len = namedEntityLength(buf, k + 1, e);
+    if (len === 0) return undefined;
+    const c = buf[k + 1];
+    out[o++] = c === 0x6c /* lt */ ? 0x3c : c === 0x67 /* gt */ ? 0x3e : c === 0x71 /* quot */ ? 0x22 : buf[k + 2] === 0x6d /* amp */ ? 0x26 : 0x27;
+    k += len + 1;
+  }
+  return out.toString('utf8', 0, o);
+}
+
 /** Slots of TagAttributes' name table (a power of two). */
 const NAME_SLOTS = 256;
 
@@ -312,11 +343,10 @@ export class TagAttributes {
   private value(n: number): string {
     const s = this.pos[4 * n + 2] as number;
     const e = this.pos[4 * n + 3] as number;
-    const raw = this.buf.toString('utf8', s, e);
     // Search only the value: an indexOf from `s` would run on to the next "&" of the document (quadratic).
     let amp = s;
     while (amp < e && this.buf[amp] !== 0x26) amp++;
-    const value = amp < e ? decodeEntities(raw) : raw;
+    const value = amp === e ? this.buf.toString('utf8', s, e) : (decodeNamedBytes(this.buf, s, amp, e) ?? decodeEntities(this.buf.toString('utf8', s, e)));
     if (value.length > this.limits.maxAttributeLength) {
       const name = this.buf.toString('utf8', this.pos[4 * n], this.pos[4 * n + 1]);
       throw new XmlRefusal(`has an attribute ${name} of ${value.length} characters, more than the limit of ${this.limits.maxAttributeLength}`);
