@@ -534,16 +534,11 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
     ? { Point: new KeptAttributes(CHAIN_FIELDS.Point), Storage: new KeptAttributes(CHAIN_FIELDS.Storage), OIB: new KeptAttributes(CHAIN_FIELDS.OIB) }
     : undefined;
   /** The attributes a record reader is given: all of them, or in `chain` detail only those it keeps. */
-  const fieldsOf = (kind: 'Point' | 'Storage' | 'OIB', attrs: TagAttributes): Attrs => {
-    const k = kept?.[kind];
+  const fieldsOf = (kind: string, attrs: TagAttributes): Attrs => {
+    const k = kind === 'Point' || kind === 'Storage' || kind === 'OIB' ? kept?.[kind] : undefined;
     if (!k) return attrs;
     k.attrs = attrs;
     return k;
-  };
-  const record = (kind: string, a: Attrs, push: (id: string) => void): void => {
-    const id = parseRef(a.get('Id'));
-    if (id === undefined) withoutId.set(kind, (withoutId.get(kind) ?? 0) + 1);
-    else push(id);
   };
   /** True the first time `key` is met: the first <Backup>, the first <Storages> of the first info, and so on. */
   const first = (key: string): boolean => (seen.has(key) ? false : (seen.add(key), true));
@@ -574,19 +569,15 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
             isFirst = true;
           } else if (name === 'CustomMetaOptions') isFirst = first(name);
         } else if (depth === 3 && section !== undefined && name === SECTIONS[section]) {
-          const a = attrs;
-          if (section === 'Hosts') record('Host', a, (id) => hosts.push(readHost(a, id)));
-          else if (section === 'Storages') {
-            const f = fieldsOf('Storage', a);
-            record('Storage', f, (id) => storages.push(readStorage(f, id, where, limits)));
-          } else if (section === 'Points') {
-            const f = fieldsOf('Point', a);
-            record('Point', f, (id) => points.push(readPoint(f, id)));
-          } else if (section === 'Objects') record('Object', a, (id) => objects.push(readObject(a, id)));
-          else {
-            const f = fieldsOf('OIB', a);
-            record('OIB', f, (id) => oibs.push(readOib(f, id)));
-          }
+          const kind = SECTIONS[section];
+          const f = fieldsOf(kind, attrs);
+          const id = parseRef(f.get('Id'));
+          if (id === undefined) withoutId.set(kind, (withoutId.get(kind) ?? 0) + 1);
+          else if (section === 'Hosts') hosts.push(readHost(f, id));
+          else if (section === 'Storages') storages.push(readStorage(f, id, where, limits));
+          else if (section === 'Points') points.push(readPoint(f, id));
+          else if (section === 'Objects') objects.push(readObject(f, id));
+          else oibs.push(readOib(f, id));
         } else if (depth === 3 && parent === 'CustomMetaOptions' && name === 'BackupOptionsInfo') isFirst = first(name);
         else if (depth === 4 && parent === 'BackupOptionsInfo' && name === 'BackupRetentionOption' && first(name)) {
           retentionValue = attrs.get('Value');
