@@ -305,7 +305,7 @@ export interface VbmReadOptions {
   /**
    * `chain` keeps of each Point, Storage and OIB only what the chain's structure and health need (ids, links, times,
    * corruption flags, file names, Stats): for reading a year of hourly points to judge it, not to restore from it
-   * (pointDetails finds nothing to decode). The attributes left out are still checked as a full read checks them, so
+   * (pointDetails returns undefined for its points). The attributes left out are still checked as a full read checks them, so
    * both refuse the same files with the same message. Default `full`.
    */
   readonly detail?: 'full' | 'chain';
