@@ -106,6 +106,36 @@ describe('flash writer with the fault-injecting target', () => {
     assert.ok(at > 0 && t.data.subarray(at - 64 * KIB, at).equals(Buffer.alloc(64 * KIB)));
   });
 
+  test('the read-back beside the writing reads a range only after a flush that began once its write had returned', async () => {
+    const t = stick();
+    let step = 0;
+    const writes: { start: number; end: number; step: number }[] = [];
+    let flushedBefore = -1; // writes that returned before this step are covered by a completed flush
+    let flushes = 0;
+    const write = t.write.bind(t);
+    const flush = t.flush.bind(t);
+    const read = t.read.bind(t);
+    t.write = async (data, offset) => {
+      const n = await write(data, offset);
+      writes.push({ start: offset, end: offset + n, step: ++step });
+      return n;
+    };
+    t.flush = async () => {
+      const began = ++step;
+      await flush();
+      flushes++;
+      flushedBefore = Math.max(flushedBefore, began);
+    };
+    t.read = async (into, offset) => {
+      for (const w of writes) {
+        if (w.start < offset + into.length && offset < w.end) assert.ok(w.step < flushedBefore, `byte ${offset} read back before a flush covered its write`);
+      }
+      return read(into, offset);
+    };
+    await flash(t);
+    assert.ok(flushes > 1, 'flushed while writing, not only at the end');
+  });
+
   test('legal short writes (at most 100 KiB accepted per call) are continued and the result verifies', async () => {
     const t = stick({ maxBytesPerWrite: 100 * KIB });
     const result = await flash(t);

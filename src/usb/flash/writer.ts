@@ -2,10 +2,11 @@
  * Writing an image to a target and proving it. The plan is the block map's ranges, plus zero-fill where stale data
  * would matter (scanned maps only). The write pass is a pipeline: image chunks are read ahead into a small ring of
  * buffers while the current chunk is hashed (SHA-256, checked against the map: the only hash pass) and the previous
- * one is being written. One flush. The read-back pass reads every planned range from the target (O_DIRECT where
- * possible) and compares it byte for byte with the image (or with zeros), reading both ahead; the image was proven
- * against its map while writing, so equal bytes prove the stick. Any error ends the job with a typed error;
- * nothing returns normally after one.
+ * one is being written; the target is flushed every few chunks and once at the end. The read-back pass runs beside
+ * it: every planned chunk, once a flush has made it durable (checkpoints.ts), is read from the target (O_DIRECT
+ * where possible) and compared byte for byte with the image's bytes, still in their write buffer (or with zeros), so
+ * the image is read once; it was proven against its map while writing, so equal bytes prove the stick. Any error ends the job with a typed error (the
+ * first one, from either pass); nothing returns normally after one.
  */
 import { createHash } from 'node:crypto';
 import { HashPool, type PooledHash } from '../../util/hash-pool.js';
@@ -14,6 +15,8 @@ import { InputError } from '../../errors.js';
 import { BLOCK_SIZE, type BlockMap } from '../block-map.js';
 import { BlockMapMismatchError, ShortReadError, ShortWriteError, VerifyMismatchError, targetError, type FlashPhase } from './errors.js';
 import { fatUsage, uncovered } from './fat-usage.js';
+import { Checkpoints } from './checkpoints.js';
+import { Frontier } from './frontier.js';
 import type { FlashTarget } from './target.js';
 
 export { loadBlockMap, validateBlockMap, type LoadedBlockMap } from './map-file.js';
@@ -21,8 +24,20 @@ export { loadBlockMap, validateBlockMap, type LoadedBlockMap } from './map-file.
 const MIB = 2 ** 20;
 /** Bytes per write: large enough for full USB transfer batches, small enough to keep a few in memory. */
 export const DEFAULT_CHUNK = 4 * MIB;
-/** Buffers in the ring: being written, being hashed (on the pool), being read ahead. */
-const RING = 6;
+/**
+ * Chunks written between two flushes (32 MiB at the default size): a chunk is read back only after a flush, so this
+ * bounds how far the read-back trails the writing; each flush costs the stick a cache commit (measured here: 4 MiB
+ * between flushes made the job slower than 32).
+ */
+const CHECKPOINT_CHUNKS = 8;
+/**
+ * Buffers of image data (72 MiB at the default size): being read ahead, hashed (on the pool), written, waiting for a
+ * flush and for the read-back to compare them. More than two checkpoints' worth, so the writer does not wait for the
+ * read-back, and never for a flush that only its own next writes would start (no deadlock: RING - 1 >= CHECKPOINT_CHUNKS).
+ */
+const RING = 2 * CHECKPOINT_CHUNKS + 2;
+/** Read-back buffers: one being compared, the others read ahead. */
+const VERIFY_RING = 3;
 
 /** One range of the plan: `data` comes from the image (with the map's SHA-256), `zero` is written as zeros. */
 export type PlanRange = { start: number; length: number } & ({ kind: 'data'; sha256: string } | { kind: 'zero' });
@@ -62,8 +77,12 @@ export interface FlashResult {
   zeroFillBytes: number;
   ranges: number;
   writeMs: number;
+  /** The final flush, after the last write. */
   flushMs: number;
+  /** From the first read-back (beside the writing) to the last comparison. */
   verifyMs: number;
+  /** The part of the read-back left after the final flush. */
+  verifyAfterFlushMs: number;
   directWrite: boolean;
   directRead: boolean;
 }
@@ -138,7 +157,9 @@ function chunksOf(plan: readonly PlanRange[], chunk: number): Chunk[] {
 }
 
 /**
- * Writes the plan's ranges from `imagePath` to `target`, flushes, reads every range back and compares.
+ * Writes the plan's ranges from `imagePath` to `target`, flushes, reads every range back and compares. The read-back
+ * of a chunk starts as soon as a flush has made it durable (checkpoints.ts), while later chunks are still being
+ * written; progress is reported for the writing first, then for the rest of the read-back.
  * Does not close the target. Throws (typed, see errors.ts) on any failure.
  */
 export async function writeAndVerify(imagePath: string, target: FlashTarget, plan: readonly PlanRange[], imageSize: number, opts: FlashOptions = {}): Promise<FlashResult> {
@@ -152,20 +173,37 @@ export async function writeAndVerify(imagePath: string, target: FlashTarget, pla
   const chunks = chunksOf(plan, chunk);
   const ring: Buffer[] = [];
   for (let i = 0; i < RING; i++) ring.push(await target.allocate(chunk));
+  const readBack: Buffer[] = [];
+  for (let i = 0; i < VERIFY_RING; i++) readBack.push(await target.allocate(chunk));
   const zero = await target.allocate(chunk);
   zero.fill(0);
+  const verified = new Frontier();
+  const endOf = (count: number) => (count === 0 ? 0 : chunks[count - 1]!.at + chunks[count - 1]!.length);
+  const job = new Checkpoints(target, CHECKPOINT_CHUNKS, endOf, (e) => verified.fail(e));
   const image = await open(imagePath, 'r');
   try {
+    // progress: the writing first; the read-back running beside it is reported once the writing is done
+    let written = false;
+    let verifiedBytes = 0;
+    const onVerified = (k: number) => {
+      verified.advanceTo(k + 1);
+      verifiedBytes += chunks[k]!.length;
+      if (written) opts.onProgress?.('verify', verifiedBytes, total);
+    };
     const t0 = performance.now();
-    await writePass(image, imagePath, target, chunks, ring, zero, total, opts.onProgress);
-    const t1 = performance.now();
-    try {
-      await target.flush();
-    } catch (e) {
-      throw targetError(e, plan.at(-1) ? plan.at(-1)!.start + plan.at(-1)!.length : 0, 'flush');
-    }
-    const t2 = performance.now();
-    await verifyPass(image, imagePath, target, chunks, ring, zero, total, opts.onProgress);
+    let t1 = t0;
+    let t2 = t0;
+    const writing = (async () => {
+      await writePass(image, imagePath, target, chunks, ring, zero, job, verified, total, opts.onProgress);
+      t1 = performance.now();
+      await job.finish();
+      t2 = performance.now();
+      written = true;
+      opts.onProgress?.('verify', verifiedBytes, total);
+    })().catch((e: unknown) => job.fail(e));
+    const verifying = verifyPass(image, imagePath, target, chunks, ring, readBack, zero, job, onVerified).catch((e: unknown) => job.fail(e));
+    const [, verifyStart] = await Promise.all([writing, verifying]);
+    if (job.failed) throw job.failure;
     const t3 = performance.now();
     const dataBytes = plan.filter((r) => r.kind === 'data').reduce((s, r) => s + r.length, 0);
     return {
@@ -176,7 +214,8 @@ export async function writeAndVerify(imagePath: string, target: FlashTarget, pla
       ranges: plan.length,
       writeMs: t1 - t0,
       flushMs: t2 - t1,
-      verifyMs: t3 - t2,
+      verifyMs: t3 - (verifyStart ?? t2),
+      verifyAfterFlushMs: t3 - t2,
       directWrite: target.directWrite,
       directRead: target.directRead,
     };
@@ -186,26 +225,36 @@ export async function writeAndVerify(imagePath: string, target: FlashTarget, pla
 }
 
 /**
- * Chunk k uses ring[k % RING]. Its SHA-256 runs on the hash pool (a worker thread per core; one stream per range,
- * so ranges are hashed in parallel) while it is written; its buffer is read into again (for chunk k + RING) once
- * both are done. A range's digest is compared when the pool has it; the pass ends only after every comparison.
+ * Chunk k is read from the image into ring[k % RING] and stays there until the verify pass has compared it with
+ * the read-back (so the image is read once). Its SHA-256 runs on the hash pool (one worker thread, one stream per
+ * range) while it is written; the buffer is read into again (for chunk k + RING) once it is hashed and verified.
+ * Each returned write is reported to `job`, which flushes every few chunks. A range's digest is compared when the
+ * pool has it; the pass ends only after every comparison. Stops at the job's first failure.
  */
 async function writePass(
   image: FileHandle, imagePath: string, target: FlashTarget, chunks: readonly Chunk[], ring: readonly Buffer[], zero: Buffer,
-  total: number, onProgress?: FlashProgress,
+  job: Checkpoints, verified: Frontier, total: number, onProgress?: FlashProgress,
 ): Promise<void> {
-  const pool = new HashPool();
+  // one hash worker keeps up with any stick (SHA-256 runs at over 1 GB/s) and leaves the other core to the
+  // kernel's copies and the I/O threads: measured faster than one worker per core on two cores
+  const pool = new HashPool(1);
   const reads: (Promise<void> | undefined)[] = [];
   const hashing: (Promise<void> | undefined)[] = [];
+  /** Per buffer: the last data chunk read into it (-1: none yet). */
+  const lastIn: number[] = ring.map(() => -1);
   const digests: Promise<void>[] = [];
   let mismatch: BlockMapMismatchError | undefined;
   const startRead = (k: number) => {
     const c = chunks[k];
     if (!c || c.range.kind !== 'data') return;
-    const before = hashing[k % RING];
-    const into = ring[k % RING]!.subarray(0, c.length);
+    const slot = k % RING;
+    const hashed = hashing[slot];
+    const previous = lastIn[slot]!;
+    lastIn[slot] = k;
+    const into = ring[slot]!.subarray(0, c.length);
     reads[k] = later((async () => {
-      await before; // the previous chunk in this buffer is hashed
+      await hashed;
+      if (previous >= 0) await verified.reached(previous);
       await readImage(image, into, c.at, imagePath);
     })());
   };
@@ -216,6 +265,7 @@ async function writePass(
   try {
     for (let k = 0; k < chunks.length; k++) {
       if (mismatch) throw mismatch;
+      if (job.failed) throw job.failure;
       const c = chunks[k]!;
       let data = zero.subarray(0, c.length);
       if (c.range.kind === 'data') {
@@ -234,20 +284,29 @@ async function writePass(
       }
       if (writing) {
         await writing;
+        job.wrote(k - 1);
         done += chunks[k - 1]!.length;
         onProgress?.('write', done, total);
       }
-      startRead(k + RING - 1); // into the buffer of chunk k - 1, once its hash is done too
-      writing = later(writeFully(target, data, c.at));
+      startRead(k + RING - 1); // into the buffer of chunk k - 1, once it is hashed and verified
+      // a failed write is the job's failure at once, before a read-back can fail on the stick it broke
+      writing = later(writeFully(target, data, c.at).catch((e: unknown) => {
+        job.fail(e);
+        throw e;
+      }));
     }
     if (writing) {
       await writing;
       writing = undefined;
+      job.wrote(chunks.length - 1);
       done += chunks.at(-1)!.length;
       onProgress?.('write', done, total);
     }
     await Promise.all(digests);
     if (mismatch) throw mismatch;
+  } catch (e) {
+    job.fail(e); // first: the cleanup below may wait for reads that wait for the read-back, which waits for flushes
+    throw e;
   } finally {
     // nothing may still use a buffer or the image handle when this returns
     await Promise.allSettled([writing, ...reads, ...hashing, ...digests].filter((p) => p !== undefined));
@@ -256,40 +315,49 @@ async function writePass(
 }
 
 /**
- * Reads chunk k from the target into ring[k % RING] and from the image into a second ring, RING - 1 chunks ahead,
- * and compares; a mismatch is located and re-read once (VerifyMismatchError).
+ * Reads chunk k back from the target into readBack[k % VERIFY_RING] once a flush has made it durable (see
+ * checkpoints.ts), VERIFY_RING - 1 chunks ahead, and compares it with the image's bytes still in the write ring
+ * (or with zeros), as views without copies; a mismatch is located and re-read once (VerifyMismatchError). Resolves
+ * with the time the first read-back started. Stops at the job's first failure.
  */
 async function verifyPass(
-  image: FileHandle, imagePath: string, target: FlashTarget, chunks: readonly Chunk[], ring: readonly Buffer[], zero: Buffer,
-  total: number, onProgress?: FlashProgress,
-): Promise<void> {
-  const want: Buffer[] = ring.map((b) => Buffer.allocUnsafeSlow(b.length));
-  const reads: (Promise<[void, void]> | undefined)[] = [];
+  image: FileHandle, imagePath: string, target: FlashTarget, chunks: readonly Chunk[], ring: readonly Buffer[], readBack: readonly Buffer[],
+  zero: Buffer, job: Checkpoints, onVerified: (chunk: number) => void,
+): Promise<number | undefined> {
+  const reads: (Promise<void> | undefined)[] = [];
+  let started: number | undefined;
   const startRead = (k: number) => {
     const c = chunks[k];
     if (!c) return;
-    const got = readFully(target, ring[k % RING]!.subarray(0, c.length), c.at, 'verify');
-    const wanted = c.range.kind === 'data' ? readImage(image, want[k % RING]!.subarray(0, c.length), c.at, imagePath) : Promise.resolve();
-    reads[k] = later(Promise.all([got, wanted]));
+    const into = readBack[k % VERIFY_RING]!.subarray(0, c.length);
+    reads[k] = later((async () => {
+      await job.flushed.reached(k);
+      started ??= performance.now();
+      await readFully(target, into, c.at, 'verify');
+    })().catch((e: unknown) => {
+      // recorded at once (the first failure wins): a stick that vanished under the read-back is reported as such
+      job.fail(e);
+      throw e;
+    }));
   };
-  onProgress?.('verify', 0, total);
-  for (let k = 0; k < RING - 1; k++) startRead(k);
-  let done = 0;
+  for (let k = 0; k < VERIFY_RING - 1; k++) startRead(k);
   try {
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k]!;
       await reads[k];
       reads[k] = undefined;
-      const got = ring[k % RING]!.subarray(0, c.length);
-      const expected = c.range.kind === 'data' ? want[k % RING]!.subarray(0, c.length) : zero.subarray(0, c.length);
-      if (!got.equals(expected)) {
-        await Promise.allSettled(reads.filter((p) => p !== undefined));
-        throw await mismatchAt(image, imagePath, target, c, got, expected);
-      }
-      startRead(k + RING - 1);
-      done += c.length;
-      onProgress?.('verify', done, total);
+      const got = readBack[k % VERIFY_RING]!.subarray(0, c.length);
+      // a data chunk is still in its write buffer: the writer reuses that only after onVerified(k)
+      const expected = (c.range.kind === 'data' ? ring[k % RING]! : zero).subarray(0, c.length);
+      // reads ahead may go on meanwhile: they use other buffers, and chunk k stays in its write buffer until verified
+      if (!got.equals(expected)) throw await mismatchAt(image, imagePath, target, c, got, expected);
+      startRead(k + VERIFY_RING - 1);
+      onVerified(k);
     }
+    return started;
+  } catch (e) {
+    job.fail(e); // first: reads ahead may be waiting for flushes that a stopped writer will not make
+    throw e;
   } finally {
     await Promise.allSettled(reads.filter((p) => p !== undefined));
   }
