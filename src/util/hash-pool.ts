@@ -35,6 +35,8 @@ class PoolWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private failure: Error | undefined;
+  /** terminate() was called: the worker keeps the process alive until it has stopped. */
+  private closing = false;
   /** Outstanding requests: the pool gives new streams to the least busy worker. */
   load = 0;
 
@@ -45,7 +47,7 @@ class PoolWorker {
     this.worker.on('message', (m: { id: number; sha256?: string }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (--this.load === 0) this.worker.unref();
+      if (--this.load === 0 && !this.closing) this.worker.unref();
       p?.resolve(m.sha256);
     });
     this.worker.on('error', (e) => this.fail(e));
@@ -69,6 +71,10 @@ class PoolWorker {
 
   async terminate(): Promise<void> {
     this.failure ??= new Error('hash pool closed');
+    // an idle worker is unref'd, and a reply arriving now would unref it again: without `closing`, a process with
+    // nothing else left to do exits (its error unprinted) while it waits here for the worker to stop
+    this.closing = true;
+    this.worker.ref();
     await this.worker.terminate();
   }
 }
