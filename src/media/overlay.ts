@@ -13,7 +13,7 @@ import { type ManifestEntry, MANIFEST_PATH, renderManifest, sha256Of } from '../
 
 export type OverlayFile = { isoPath: string; hostPath: string; size: number } | { isoPath: string; data: Buffer; size: number };
 
-export function textFile(isoPath: string, text: string): OverlayFile {
+export function textFile(isoPath: string, text: string): OverlayFile & { data: Buffer } {
   const data = Buffer.from(text, 'utf8');
   return { isoPath, data, size: data.length };
 }
@@ -120,7 +120,15 @@ export async function overlayHashes(files: readonly OverlayFile[]): Promise<Map<
 }
 
 /** The manifest over files whose hashes are known (media path -> SHA-256). */
-export function manifestFile(hashes: ReadonlyMap<string, string>): OverlayFile {
+export function manifestFile(hashes: ReadonlyMap<string, string>): OverlayFile & { data: Buffer } {
   const entries: ManifestEntry[] = [...hashes].map(([path, sha256]) => ({ path: path.replace(/^\//, ''), sha256 }));
   return textFile(MANIFEST_PATH, renderManifest(entries));
+}
+
+/**
+ * A stand-in for the manifest over these paths, of exactly its size (every SHA-256 is 64 digits): it takes the
+ * manifest's place in an image written before the hashes are known, and the manifest is patched in over it.
+ */
+export function manifestPlaceholder(paths: readonly string[]): OverlayFile & { data: Buffer } {
+  return manifestFile(new Map([...new Set(paths)].map((p) => [p, '0'.repeat(64)])));
 }

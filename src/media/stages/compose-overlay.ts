@@ -9,7 +9,7 @@ import { renderSiteJson } from '../../site/site-json.js';
 import { sha256Of } from '../../util/manifest.js';
 import { VERSION } from '../../version.js';
 import { BOOT_WIM } from '../base-check.js';
-import { type OverlayFile, hostFile, manifestFile, overlayHashes, sha256OfOverlay, textFile } from '../overlay.js';
+import { type OverlayFile, hostFile, manifestPlaceholder, overlayHashes, textFile } from '../overlay.js';
 import { type BuildContext, type BuildStage, need } from './context.js';
 
 export const composeOverlay: BuildStage = {
@@ -37,13 +37,16 @@ export const composeOverlay: BuildStage = {
     ];
     ctx.overlay = overlay;
     // The manifest covers the boot image the media will carry: the updated copy, or the base's own. Each hash is taken
-    // once (large files in worker threads, side by side) and kept for the media manifests of both images.
-    const hashes = await overlayHashes([...overlay, ...replaced]);
-    if (replaced.length === 0) hashes.set(BOOT_WIM, await sha256Of(image.stream(image.find(BOOT_WIM)!.extents)));
-    const manifest = manifestFile(hashes);
-    ctx.manifest = manifest;
-    hashes.set(manifest.isoPath, await sha256OfOverlay(manifest));
-    ctx.fileHashes = new Map([...hashes].map(([path, sha256]) => [path.toLowerCase(), sha256]));
+    // once (large files in worker threads, side by side) while the ISO is written, and kept for the media manifests
+    // of both images; the ISO gets a placeholder of the manifest's size, filled in once the hashes are in.
+    const hashed = [...overlay, ...replaced];
+    ctx.manifest = manifestPlaceholder([...hashed.map((f) => f.isoPath), ...(replaced.length === 0 ? [BOOT_WIM] : [])]);
+    ctx.fileHashes = (async () => {
+      const hashes = await overlayHashes(hashed);
+      if (replaced.length === 0) hashes.set(BOOT_WIM, await sha256Of(image.stream(image.find(BOOT_WIM)!.extents)));
+      return hashes;
+    })();
+    ctx.fileHashes.catch(() => undefined); // awaited by write-iso
     planNoPromptBoot(ctx);
   },
 };

@@ -38,8 +38,11 @@ export interface BuildContext {
   /** The \lifeboat\ folder and its manifest. */
   overlay?: OverlayFile[];
   manifest?: OverlayFile;
-  /** SHA-256 of the files the media carry as they are (\lifeboat\ and boot.wim), by lowercase media path. */
-  fileHashes?: ReadonlyMap<string, string>;
+  /**
+   * SHA-256 of the files MANIFEST.sha256 covers (\lifeboat\ and boot.wim), by media path: taken while the ISO is
+   * written; `manifest` is a placeholder of the right size until then.
+   */
+  fileHashes?: Promise<ReadonlyMap<string, string>>;
   noPromptBoot?: BuildReport['noPromptBoot'];
   remove?: string[];
   bootImageFiles?: { platformId: number; isoPath: string }[];

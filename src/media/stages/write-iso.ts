@@ -4,7 +4,7 @@ import { IsoImage, allFiles, remaster } from '../../iso/index.js';
 import { sha256FileInWorker } from '../../util/hash-worker.js';
 import { outputError } from '../../util/io-errors.js';
 import { MEDIA_MANIFEST_PATH, type MediaEntry, isoEntries, patchInPlace, placeholder, placeholderBytes, renderMediaManifest } from '../media-manifest.js';
-import type { OverlayFile } from '../overlay.js';
+import { type OverlayFile, manifestFile, sha256OfOverlay } from '../overlay.js';
 import { type BuildStage, WRITEBACK_BYTES, need } from './context.js';
 
 export const writeIso: BuildStage = {
@@ -42,12 +42,17 @@ export const writeIso: BuildStage = {
     } finally {
       await handle.close();
     }
-    // The media manifest is filled in now that every byte it describes is written (the files \lifeboat\ and boot.wim
-    // carry were hashed when the manifest was made; the base's other files are read back).
+    // Both manifests are filled in now that every byte they describe is written: MANIFEST.sha256 from the hashes
+    // taken meanwhile, then the media manifest (the files MANIFEST.sha256 covers are not read again, the base's
+    // other files are read back).
     const written = await IsoImage.open(out);
     let entries: MediaEntry[];
     try {
-      entries = await isoEntries(written, need(ctx.fileHashes, 'the file hashes'));
+      const hashes = new Map(await need(ctx.fileHashes, 'the file hashes'));
+      const manifest = manifestFile(hashes);
+      await patchInPlace(out, written.find(manifest.isoPath)!.extents, manifest.data);
+      hashes.set(manifest.isoPath, await sha256OfOverlay(manifest));
+      entries = await isoEntries(written, new Map([...hashes].map(([path, sha256]) => [path.toLowerCase(), sha256])));
       await patchInPlace(out, written.find(MEDIA_MANIFEST_PATH)!.extents, renderMediaManifest('iso', entries, manifestBytes));
     } finally {
       await written.close();
