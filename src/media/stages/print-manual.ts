@@ -20,6 +20,7 @@ export const startManual: BuildStage = {
       checksums = resolve;
       abandon = reject;
     });
+    sha256.catch(() => undefined); // abandoned by a build that stops early, maybe before the manual waits for it
     const printed = renderManual(
       {
         site, siteFile: ctx.options.siteFile, buildId: need(ctx.buildId, 'the build id'), builtAt: ctx.now,
