@@ -34,8 +34,6 @@ export interface RemasterOptions {
   onProgress?: Progress;
   /** Hash the output while writing it. */
   sha256?: boolean;
-  /** Start writing to disk every this many bytes (see WriteOptions). */
-  writebackEvery?: number;
 }
 
 /** Two entries of the base whose names differ only in case ("/a/README" and "/a/readme"). */
@@ -161,7 +159,6 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
       systemArea: image.systemAreaInfo.empty ? undefined : carriedSystemArea(image),
       onProgress: o.onProgress,
       sha256: o.sha256,
-      writebackEvery: o.writebackEvery,
     });
     return { ...result, added: (o.add?.length ?? 0) + (o.addBytes?.length ?? 0), removed };
   } finally {

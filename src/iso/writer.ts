@@ -50,8 +50,6 @@ export interface WriteOptions {
   onProgress?: Progress;
   /** Compute the image's SHA-256 while writing (costs a core's time; the build wants it, a plain create not). */
   sha256?: boolean;
-  /** Start writing to disk every this many bytes, for an output made durable anyway (see SequentialWriter). */
-  writebackEvery?: number;
 }
 
 export interface WriteResult {
@@ -167,7 +165,7 @@ export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteO
   try {
     const progress = options.onProgress;
     w = await SequentialWriter.create(out.handle, totalBytes, {
-      name: out.path, hashOutput: options.sha256, onWritten: progress && ((n) => progress(n, totalBytes)), writebackEvery: options.writebackEvery,
+      name: out.path, hashOutput: options.sha256, onWritten: progress && ((n) => progress(n, totalBytes)),
     });
     const regions = new Map<DataSource, FileRegion>();
     for (const file of layout.files) {

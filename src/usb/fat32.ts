@@ -112,8 +112,6 @@ export interface UsbImageOptions extends UsbLayoutOptions {
    * mapped again afterwards (a build installs syslinux): the map then gives where the ranges are, with empty hashes.
    */
   hashRanges?: boolean;
-  /** Start writing to disk every this many bytes, for an image made durable anyway (see SequentialWriter). */
-  writebackEvery?: number;
 }
 
 /** The layout of an image, computed without any I/O. */
@@ -639,7 +637,7 @@ export async function writeUsbImage(
   const fh = typeof output === 'string' ? await openOutput(output) : output;
   let w: SequentialWriter | undefined;
   try {
-    w = await SequentialWriter.create(fh, plan.imageSize, { name: outputName, hashOutput: options.hashImage, mapRanges: true, hashRanges: options.hashRanges, writebackEvery: options.writebackEvery });
+    w = await SequentialWriter.create(fh, plan.imageSize, { name: outputName, hashOutput: options.hashImage, mapRanges: true, hashRanges: options.hashRanges });
     const P = plan.partition.offset;
 
     await w.write(mbr);

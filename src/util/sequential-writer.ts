@@ -42,7 +42,7 @@ export function wholeFile(path: string, size: number): FileRegion {
   return { path, extents: size > 0 ? [{ offset: 0, length: size }] : [], size };
 }
 
-/** One written range of the output with the SHA-256 of its bytes (lowercase hex; empty with `hashRanges: false`). */
+/** One written range of the output with the SHA-256 of its bytes (lowercase hex). */
 export interface WrittenRange {
   start: number;
   length: number;
@@ -60,12 +60,6 @@ export interface SequentialWriterOptions {
   hashRanges?: boolean;
   /** Called after every chunk handed to the file, with the bytes handed over so far (gaps not counted). */
   onWritten?: (bytes: number) => void;
-  /**
-   * Every this many bytes handed over, start writing them to disk (an fdatasync in the background, one at a time):
-   * the disk works while the image is made, instead of all of it waiting for the final fsync. For an output that
-   * is made durable anyway; the page cache would otherwise hold it all (Linux starts at 10% of memory dirty).
-   */
-  writebackEvery?: number;
 }
 
 export interface WriterResult {
@@ -88,9 +82,6 @@ export class SequentialWriter {
   /** End of what was hashed and handed over (every byte before it is accounted for). */
   private emitted = 0;
   private handedOver = 0;
-  private writtenBack = 0;
-  /** The early writeback in flight (see writebackEvery). */
-  private writeback: Promise<void> | undefined;
   private range: { start: number; hash: Hash | undefined } | undefined;
   private readonly ranges: WrittenRange[] = [];
   private readonly inputs = new Map<string, Promise<FileHandle>>();
@@ -199,8 +190,6 @@ export class SequentialWriter {
       if (this.options.mapRanges) await this.closeRange();
       else await this.flush();
       await this.settle();
-      await this.writeback;
-      if (this.failure) throw this.failure;
     } finally {
       await this.closeInputs();
     }
@@ -217,7 +206,6 @@ export class SequentialWriter {
   /** After a failure: waits for the write in flight and closes the inputs (errors are not reported twice). */
   async abandon(): Promise<void> {
     await this.pending.catch(() => undefined);
-    await this.writeback;
     await this.closeInputs();
   }
 
@@ -378,22 +366,6 @@ export class SequentialWriter {
     if (r && end > r.start) this.ranges.push({ start: r.start, length: end - r.start, sha256: r.hash?.digest('hex') ?? '' });
   }
 
-  private startWriteback(): void {
-    const every = this.options.writebackEvery;
-    if (!every || this.writeback || this.handedOver - this.writtenBack < every) return;
-    this.writtenBack = this.handedOver;
-    this.writeback = this.fh.datasync().then(
-      () => {
-        this.writeback = undefined;
-      },
-      (e: unknown) => {
-        // reported with the next chunk (or by finish): a later fsync of the file may no longer see this error
-        this.failure ??= outputError(this.options.name, e);
-        this.writeback = undefined;
-      },
-    );
-  }
-
   private rangeHash(): Hash | undefined {
     return this.options.hashRanges === false ? undefined : createHash('sha256');
   }
@@ -408,7 +380,6 @@ export class SequentialWriter {
     }
     this.handedOver += chunk.length;
     this.options.onWritten?.(this.handedOver);
-    this.startWriteback();
   }
 }
 

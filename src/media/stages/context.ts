@@ -58,12 +58,6 @@ export interface BuildContext {
   files?: string[];
 }
 
-/**
- * The images start going to disk every this many bytes while they are written (the set is made durable at the end
- * anyway): the disk works alongside the build instead of after it.
- */
-export const WRITEBACK_BYTES = 64 << 20;
-
 export interface BuildStage {
   /** A short name for logs and tests. */
   id: string;

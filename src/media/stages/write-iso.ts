@@ -5,7 +5,7 @@ import { sha256FileInWorker } from '../../util/hash-worker.js';
 import { outputError } from '../../util/io-errors.js';
 import { MEDIA_MANIFEST_PATH, type MediaEntry, isoEntries, patchInPlace, placeholder, placeholderBytes, renderMediaManifest } from '../media-manifest.js';
 import { type OverlayFile, manifestFile, sha256OfOverlay } from '../overlay.js';
-import { type BuildStage, WRITEBACK_BYTES, need } from './context.js';
+import { type BuildStage, need } from './context.js';
 
 export const writeIso: BuildStage = {
   id: 'write-iso',
@@ -37,7 +37,6 @@ export const writeIso: BuildStage = {
         volumeId: image.primary.volumeId,
         date: o.date,
         onProgress: o.onProgress,
-        writebackEvery: WRITEBACK_BYTES,
       });
     } finally {
       await handle.close();

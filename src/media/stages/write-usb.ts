@@ -8,7 +8,7 @@ import { zeroFillRanges } from '../../usb/flash/writer.js';
 import { mapRanges } from '../../usb/block-map.js';
 import { writeBlockMapFiles } from '../../usb/flash/image-maps.js';
 import type { BuildReport } from '../build-types.js';
-import { type BuildStage, WRITEBACK_BYTES, need } from './context.js';
+import { type BuildStage, need } from './context.js';
 
 export const writeUsb: BuildStage = {
   id: 'write-usb',
@@ -60,9 +60,7 @@ async function writeImage(
     const data = placeholder(manifestBytes);
     entries.push({ path: MEDIA_MANIFEST_PATH, size: data.length, source: async function* () { yield data; } });
     // Neither the image nor its ranges are hashed here: syslinux and the manifest change it, and it is mapped after.
-    const result = await writeUsbImage(entries, usbPath, {
-      seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, hashImage: false, hashRanges: false, writebackEvery: WRITEBACK_BYTES,
-    });
+    const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, hashImage: false, hashRanges: false });
     written();
     // syslinux writes ldlinux into free clusters and rewrites the boot sector. Map (and hash) every block the file
     // system uses, zero or not (flash refuses a map that leaves one out): what we wrote, plus the metadata area and
