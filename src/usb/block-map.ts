@@ -11,6 +11,7 @@ import { BLOCK_SIZE, MAX_RANGE_LENGTH } from '../util/sequential-writer.js';
 
 export { BLOCK_SIZE, MAX_RANGE_LENGTH };
 const BUFFER_SIZE = 4 * 2 ** 20;
+const RING_CHUNK_BYTES = 2 ** 20;
 
 /** One mapped region of the image: bytes [start, start + length) with their SHA-256 (lowercase hex). */
 export interface BlockMapRange {
@@ -133,7 +134,8 @@ export async function mapRanges(path: string, wanted: readonly { start: number; 
       else if (end > start) merged.push({ start, end });
     }
     const whole = pool.hash();
-    const buffers = new ChunkRing(4, BUFFER_SIZE);
+    // 1 MiB chunks: while the images are made, several hashes run at once, each with its buffers
+    const buffers = new ChunkRing(4, RING_CHUNK_BYTES);
     const ranges: { start: number; length: number; sha256: Promise<string> }[] = [];
     const zeros: Promise<void>[] = [];
     const feedWholeZeros = (count: number) => {
@@ -147,7 +149,7 @@ export async function mapRanges(path: string, wanted: readonly { start: number; 
         const hash = pool.hash();
         for (let at = start; at < end; ) {
           const chunk = await buffers.next();
-          const { bytesRead } = await fh.read(chunk, 0, Math.min(BUFFER_SIZE, end - at), at);
+          const { bytesRead } = await fh.read(chunk, 0, Math.min(RING_CHUNK_BYTES, end - at), at);
           if (bytesRead <= 0) throw new Error(`short read at ${at} of ${path}`);
           const data = chunk.subarray(0, bytesRead);
           buffers.busyUntil(Promise.all([hash.update(data), whole.update(data)]));
