@@ -30,12 +30,14 @@
  * with the size of build/assistant.exe. The peer's copies are compared with the base by `cmp`.
  *
  * Usage: node --import tsx bench/build/run.ts [--runs N] [--json] [--keep] [--profile] [--pad-mib N]
- *                                            [--cli JS | --snapshot]
+ *                                            [--cli JS | --snapshot] [--extra NAME=JS]...
  *   (needs a build: npx tsc -p tsconfig.json, and build/assistant.exe: node scripts/build-assistant.mjs)
  *   --json      only the JSON document on stdout (the table goes to stderr)
  *   --cli JS    run another JS entry as "ours" (one accepting `build ...` and `verify ...`)
  *   --snapshot  compile a private copy of src/ into the work dir and run that (for a workspace where src/ or
  *               dist/ changes under the benchmark)
+ *   --extra NAME=JS  (repeatable) one more contender, `node JS build ...` (e.g. a compiled copy of an earlier
+ *               version), timed in the same rounds and verified as ours; its stages are reported too
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -63,6 +65,17 @@ const CLI_ARG = argValue('--cli');
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive integer');
 if (!(PAD_MIB >= 0)) throw new Error('--pad-mib must be >= 0');
 if (SNAPSHOT && CLI_ARG) throw new Error('--cli and --snapshot exclude each other');
+const EXTRAS: { name: string; js: string }[] = [];
+for (let i = process.argv.indexOf('--extra'); i >= 0; i = process.argv.indexOf('--extra', i + 1)) {
+  const arg = process.argv[i + 1] ?? '';
+  const at = arg.indexOf('=');
+  if (at <= 0 || at === arg.length - 1 || ['ours', 'cp'].includes(arg.slice(0, at))) throw new Error('--extra NAME=JS (NAME not ours or cp)');
+  EXTRAS.push({ name: arg.slice(0, at), js: arg.slice(at + 1) });
+}
+
+/** Issue 17's goals: at most 3x two cp's of the base (durable), peak RSS under 256 MiB. */
+const GOAL_RATIO = 3;
+const GOAL_RSS_MIB = 256;
 
 const SITE = join(REPO_ROOT, 'examples', 'site.yaml');
 const SITE_ID = 'muster-stb';
@@ -409,9 +422,10 @@ function table(rows: Summary[], title: string): string {
     lines.push(`  ${r.name.padEnd(6)} ${f(r.exitMs).padEnd(22)} ${f(r.durableMs).padEnd(22)} ${`${ratio(ref.exitMs.median, r.exitMs.median).toFixed(2)}x`.padEnd(15)} ` +
       `${`${ratio(ref.durableMs.median, r.durableMs.median).toFixed(2)}x`.padEnd(18)} ${r.peakRssMiB.max.toFixed(0)}`);
   }
-  if (ref.stagesMs) {
-    lines.push('', `  where ours' time goes (median of ${RUNS}, from the stage lines on stderr):`);
-    for (const s of ref.stagesMs) {
+  for (const r of rows) {
+    if (!r.stagesMs) continue;
+    lines.push('', `  where ${r.name}'s time goes (median of ${RUNS}, from the stage lines on stderr):`);
+    for (const s of r.stagesMs) {
       lines.push(`    ${s.name.padEnd(40)} ${(s.median / 1000).toFixed(2).padStart(6)} s  (${(s.min / 1000).toFixed(2)}-${(s.max / 1000).toFixed(2)})  ${s.shareOfExit.toFixed(0).padStart(3)}%  RSS up to ${s.peakRssMiB.toFixed(0)} MiB`);
     }
   }
@@ -437,6 +451,10 @@ async function main(): Promise<void> {
     log(`base ${(baseBytes / MIB).toFixed(1)} MiB`);
     const baseListing = await isoListing(base);
     const assistantBytes = (await stat(SNAPSHOT ? join(cli, '..', '..', 'build', 'assistant.exe') : ASSISTANT)).size;
+    for (const x of EXTRAS) {
+      const its = (await stat(join(x.js, '..', '..', 'build', 'assistant.exe')).catch(() => undefined))?.size;
+      if (its !== assistantBytes) throw new Error(`--extra ${x.name}: ${x.js} has no build/assistant.exe beside it of the size ours carries (${assistantBytes} bytes)`);
+    }
 
     const oursOut = join(work, 'out');
     const cpOut = join(work, 'cp');
@@ -446,6 +464,11 @@ async function main(): Promise<void> {
         cmd: process.execPath, args: [cli, 'build', '--site', SITE, '--base', base, '--out', oursOut],
         out: oursOut, verify: oursVerifier(cli, baseListing, assistantBytes),
       },
+      ...EXTRAS.map((x): Contender => ({
+        name: x.name, command: `node ${x.js} build --site examples/site.yaml --base BASE --out OUT`,
+        cmd: process.execPath, args: [x.js, 'build', '--site', SITE, '--base', base, '--out', join(work, `out-${x.name}`)],
+        out: join(work, `out-${x.name}`), verify: oursVerifier(x.js, baseListing, assistantBytes),
+      })),
       {
         name: 'cp', command: 'cp BASE OUT/a && cp BASE OUT/b',
         cmd: 'sh', args: ['-c', 'mkdir -p "$2" && cp "$1" "$2/a" && cp "$1" "$2/b"', 'sh', base, cpOut],
@@ -459,7 +482,8 @@ async function main(): Promise<void> {
     ];
     const results = await bench(contenders, work);
     const profile = PROFILE ? await profileOnce(contenders[0]!, work) : undefined;
-    const [ours, peer] = results as [Summary, Summary];
+    const ours = results[0]!;
+    const peer = results.at(-1)!;
 
     const report = {
       benchmark: 'build',
@@ -478,11 +502,17 @@ async function main(): Promise<void> {
       },
       input: { baseBytes, baseFiles: baseListing.size, padMiB: PAD_MIB, assistantBytes, site: 'examples/site.yaml' },
       contenders: results,
-      ratios: { oursToCp: { exit: ratio(ours.exitMs.median, peer.exitMs.median), durable: ratio(ours.durableMs.median, peer.durableMs.median) } },
-      goals: { oursToCpMax: 1.5, peakRssMiBMax: 200 },
+      ratios: {
+        oursToCp: { exit: ratio(ours.exitMs.median, peer.exitMs.median), durable: ratio(ours.durableMs.median, peer.durableMs.median) },
+        ...Object.fromEntries(results.slice(1, -1).flatMap((x) => [
+          [`${x.name}ToCp`, { exit: ratio(x.exitMs.median, peer.exitMs.median), durable: ratio(x.durableMs.median, peer.durableMs.median) }],
+          [`oursTo${x.name}`, { exit: ratio(ours.exitMs.median, x.exitMs.median), durable: ratio(ours.durableMs.median, x.durableMs.median) }],
+        ])),
+      },
+      goals: { oursToCpMax: GOAL_RATIO, peakRssMiBMax: GOAL_RSS_MIB },
       goalsMet: {
-        time: ratio(ours.durableMs.median, peer.durableMs.median) <= 1.5,
-        peakRss: ours.peakRssMiB.max < 200,
+        time: ratio(ours.durableMs.median, peer.durableMs.median) <= GOAL_RATIO,
+        peakRss: ours.peakRssMiB.max < GOAL_RSS_MIB,
       },
       profile,
     };
@@ -490,8 +520,8 @@ async function main(): Promise<void> {
       table(results, `build: ${(baseBytes / MIB).toFixed(0)} MiB stand-in base -> ISO + USB image (${(ours.outputBytes / MIB).toFixed(0)} MiB written by ours, ` +
         `${(peer.outputBytes / MIB).toFixed(0)} MiB by cp; median of ${RUNS})`),
       'exit = spawn until the child exits; durable = exit + `sync` (ours fsyncs its outputs itself, cp does not)',
-      `goals: ours/cp <= 1.5x (durable ${report.ratios.oursToCp.durable}x: ${report.goalsMet.time ? 'met' : 'MISSED'}), ` +
-        `peak RSS < 200 MiB (${ours.peakRssMiB.max.toFixed(0)} MiB: ${report.goalsMet.peakRss ? 'met' : 'MISSED'})`,
+      `goals: ours/cp <= ${GOAL_RATIO}x (durable ${report.ratios.oursToCp.durable}x: ${report.goalsMet.time ? 'met' : 'MISSED'}), ` +
+        `peak RSS < ${GOAL_RSS_MIB} MiB (${ours.peakRssMiB.max.toFixed(0)} MiB: ${report.goalsMet.peakRss ? 'met' : 'MISSED'})`,
     ];
     if (profile) {
       text.push(`cpu profile (one run, ${(profile.wallMs / 1000).toFixed(2)} s wall, ${(profile.totalMs / 1000).toFixed(2)} s sampled), top self time:\n` +

@@ -29,6 +29,12 @@ export interface RenderOptions {
   readonly sealedPage: boolean;
   /** Browser executable; default: found on the machine (see findBrowser). */
   readonly browser?: string;
+  /**
+   * The media checksums, when the media are still being written: the manual is laid out and printed meanwhile with
+   * placeholders of the same width in their place, then printed once more with these (`input.mediaChecksums` is
+   * not used). The files are known now, their SHA-256 later, in the same order.
+   */
+  readonly checksumsLater?: { readonly files: readonly string[]; readonly sha256: Promise<readonly string[]> };
 }
 
 export interface ManualFiles {
@@ -64,6 +70,8 @@ export const SECRET_FILE_MODE = 0o600;
  * Files holding the code are written 0600. All files appear together at the end, or none does.
  */
 export async function renderManual(input: ManualInput, outDir: string, opts: RenderOptions): Promise<RenderResult> {
+  const later = opts.checksumsLater;
+  if (later) input = { ...input, mediaChecksums: later.files.map((file) => ({ file, sha256: PLACEHOLDER_SHA256 })) };
   const sources = await loadSources();
   const withCode = opts.sealedPage && input.recoveryCode !== undefined;
   const base = `${input.site.site.id}-manual`;
@@ -87,17 +95,28 @@ export async function renderManual(input: ManualInput, outDir: string, opts: Ren
     const browser = opts.pdf ? (opts.browser ?? (await findBrowser())) : undefined;
     const pdfSkipped = opts.pdf && !browser ? 'no Chromium-family browser (chromium, Chrome or Edge) was found: HTML only' : undefined;
     const pdfs = new Map<string, { pdf: string; pages: number }>();
-    if (browser) {
-      const printer = await PdfPrinter.open(browser, () => out.abortSync());
-      try {
+    const printer = browser ? await PdfPrinter.open(browser, () => out.abortSync()) : undefined;
+    try {
+      const print = async (d: (typeof docs)[number]) => {
+        if (!printer) return;
+        const printed = d.model.sealedOnly ? await printer.print(out.pending(`${d.base}.html`), d.footer) : await printLaidOut(printer, d.model, sources, out, d.base, d.mode, d.footer);
+        await out.write(`${d.base}.pdf`, printed.pdf, d.mode);
+        pdfs.set(d.base, { pdf: out.target(`${d.base}.pdf`), pages: printed.pages });
+      };
+      for (const d of docs) await print(d);
+      if (later) {
+        // The checksums in place of the placeholders; the layout found above holds (same width), one print confirms it.
+        const sha256 = await later.sha256;
+        const checksums = later.files.map((file, i) => ({ file, sha256: sha256[i]! }));
         for (const d of docs) {
-          const printed = d.model.sealedOnly ? await printer.print(out.pending(`${d.base}.html`), d.footer) : await printLaidOut(printer, d.model, sources, out, d.base, d.mode, d.footer);
-          await out.write(`${d.base}.pdf`, printed.pdf, d.mode);
-          pdfs.set(d.base, { pdf: out.target(`${d.base}.pdf`), pages: printed.pages });
+          if (d.model.sealedOnly) continue; // the sealed sheet alone has no cover
+          d.model = { ...d.model, checksums };
+          await out.write(`${d.base}.html`, renderHtml(d.model, sources), d.mode);
+          await print(d);
         }
-      } finally {
-        await printer.close();
       }
+    } finally {
+      await printer?.close();
     }
     const files = await out.commit();
     const filesOf = (b: string): ManualFiles => ({ html: join(outDir, `${b}.html`), ...pdfs.get(b) });
@@ -139,6 +158,9 @@ async function printLaidOut(printer: PdfPrinter, model: ManualModel, sources: So
   }
   return printed;
 }
+
+/** What the cover shows while a medium's checksum is not known yet (as wide as one). */
+const PLACEHOLDER_SHA256 = '0'.repeat(64);
 
 /** A page filled less than this (of its height) is a near-empty spill-over. */
 const NEAR_EMPTY = 0.3;

@@ -1,8 +1,8 @@
 /**
  * `lifeboat build`: a site's recovery media from a Veeam recovery ISO, as an ordered list of stages over one build
  * context (in the spirit of Relax-and-Recover's workflows): check the inputs, take the output folder, check the
- * base, seal the vault, add the autostart, compose \lifeboat\, write the ISO and the USB image, print the manual,
- * write checksums and the report, and commit the whole set at once.
+ * base, seal the vault, add the autostart, compose \lifeboat\, write the ISO and the USB image while the manual is
+ * printed, write checksums and the report, and commit the whole set at once.
  */
 import type { BuildOptions, BuildReport } from './build-types.js';
 import { addAutostart } from './stages/autostart.js';
@@ -11,7 +11,7 @@ import { checkInputs } from './stages/check-inputs.js';
 import { commitOutputs, openOutputs } from './stages/outputs.js';
 import { composeOverlay } from './stages/compose-overlay.js';
 import { type BuildContext, type BuildStage, need } from './stages/context.js';
-import { printManual } from './stages/print-manual.js';
+import { printManual, startManual, stopManual } from './stages/print-manual.js';
 import { sealTheVault } from './stages/seal-vault.js';
 import { writeIso } from './stages/write-iso.js';
 import { writeReport } from './stages/write-report.js';
@@ -21,7 +21,8 @@ import { stopHook } from './stop-hook.js';
 export type { BuildOptions, BuildReport, BuildSecrets, OutputInfo } from './build-types.js';
 
 export const BUILD_STAGES: readonly BuildStage[] = [
-  checkInputs, openOutputs, checkBase, sealTheVault, addAutostart, composeOverlay, writeIso, writeUsb, printManual, writeReport, commitOutputs,
+  checkInputs, openOutputs, checkBase, sealTheVault, addAutostart, composeOverlay, startManual, writeIso, writeUsb, printManual, writeReport,
+  commitOutputs,
 ];
 
 export async function buildMedia(o: BuildOptions, stages: readonly BuildStage[] = BUILD_STAGES): Promise<{ report: BuildReport; files: string[] }> {
@@ -35,6 +36,7 @@ export async function buildMedia(o: BuildOptions, stages: readonly BuildStage[] 
     committed = true;
     return { report: need(ctx.report, 'the report'), files: need(ctx.files, 'the committed files') };
   } finally {
+    await stopManual(ctx);
     if (!committed) await ctx.output?.dispose();
     await ctx.image?.close();
     ctx.secrets?.sharePassword.wipe();

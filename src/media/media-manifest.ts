@@ -53,8 +53,11 @@ function isManifest(path: string): boolean {
   return path.toLowerCase() === MEDIA_MANIFEST_PATH.toLowerCase();
 }
 
-/** Boot structures and files of an ISO, as the manifest lists them. */
-export async function isoEntries(image: IsoImage): Promise<MediaEntry[]> {
+/**
+ * Boot structures and files of an ISO, as the manifest lists them. `known` gives the SHA-256 of files whose bytes
+ * were hashed before (by lowercase path, as a build knows its own files): those are not read again.
+ */
+export async function isoEntries(image: IsoImage, known: ReadonlyMap<string, string> = new Map()): Promise<MediaEntry[]> {
   const out: MediaEntry[] = [{ name: '@system-area', sha256: sha(image.systemArea) }];
   out.push({ name: '@volume-descriptors', sha256: await image.sha256(16 * 2048, descriptorSectors(image) * 2048) });
   if (image.catalogLba !== undefined) out.push({ name: '@boot-catalog', sha256: await image.sha256(image.catalogLba * 2048, 2048) });
@@ -62,11 +65,20 @@ export async function isoEntries(image: IsoImage): Promise<MediaEntry[]> {
     const size = Math.min(Math.max(b.size, 512), MAX_BOOT_IMAGE_BYTES, Math.max(0, image.size - b.lba * 2048));
     out.push({ name: `@el-torito/${b.index}`, sha256: await image.sha256(b.lba * 2048, size) });
   }
-  for (const f of allFiles(image.root)) {
+  const files = [...allFiles(image.root)];
+  const knownOf = knownHashes(files.map((f) => f.path), known);
+  for (const f of files) {
     if (isManifest(f.path)) continue;
-    out.push({ name: f.path.replace(/^\/+/, ''), sha256: await streamHash(image.stream(f.extents)) });
+    out.push({ name: f.path.replace(/^\/+/, ''), sha256: knownOf(f.path) ?? (await streamHash(image.stream(f.extents))) });
   }
   return out;
+}
+
+/** Looks a path up in `known`, unless two paths of the medium differ only in case (then it is read to be sure). */
+function knownHashes(paths: readonly string[], known: ReadonlyMap<string, string>): (path: string) => string | undefined {
+  const seen = new Map<string, number>();
+  for (const p of paths) seen.set(p.toLowerCase(), (seen.get(p.toLowerCase()) ?? 0) + 1);
+  return (path) => (seen.get(path.toLowerCase()) === 1 ? known.get(path.toLowerCase()) : undefined);
 }
 
 /** The first sectors of the descriptor set: primary, boot record, Joliet and terminator on the media we write. */
@@ -74,8 +86,8 @@ function descriptorSectors(image: IsoImage): number {
   return Math.max(0, Math.min(4, Math.floor(image.size / 2048) - 16));
 }
 
-/** Boot structures and files of a FAT32 USB image or stick, as the manifest lists them. */
-export async function usbEntries(image: FatImage): Promise<MediaEntry[]> {
+/** Boot structures and files of a FAT32 USB image or stick, as the manifest lists them (`known` as for isoEntries). */
+export async function usbEntries(image: FatImage, known: ReadonlyMap<string, string> = new Map()): Promise<MediaEntry[]> {
   const fh = await open(image.path, 'r');
   let mbr: Buffer;
   let boot: Buffer;
@@ -91,10 +103,9 @@ export async function usbEntries(image: FatImage): Promise<MediaEntry[]> {
     { name: '@mbr', sha256: sha(mbr) },
     { name: '@boot-sector', sha256: sha(boot) },
   ];
-  for (const f of walkFat(image.root)) {
-    if (f.isDir || isManifest(f.path)) continue;
-    out.push({ name: f.path.replace(/^\/+/, ''), sha256: await image.sha256(f) });
-  }
+  const files = [...walkFat(image.root)].filter((f) => !f.isDir && !isManifest(f.path));
+  const knownOf = knownHashes(files.map((f) => f.path), known);
+  for (const f of files) out.push({ name: f.path.replace(/^\/+/, ''), sha256: knownOf(f.path) ?? (await image.sha256(f)) });
   return out;
 }
 
@@ -128,7 +139,7 @@ export function parseMediaManifest(data: Buffer, kind: MediaKind): MediaEntry[] 
   return entries;
 }
 
-/** Patches the manifest's bytes into its file's place in an image. */
+/** Patches the manifest's bytes into its file's place in an image (making it durable is the caller's part). */
 export async function patchInPlace(imagePath: string, extents: readonly { offset: number; length: number }[], data: Buffer): Promise<void> {
   const total = extents.reduce((n, e) => n + e.length, 0);
   if (total !== data.length) throw new Error(`the manifest's place holds ${total} bytes, the manifest has ${data.length}`);
@@ -139,7 +150,6 @@ export async function patchInPlace(imagePath: string, extents: readonly { offset
       await fh.write(data, at, e.length, e.offset);
       at += e.length;
     }
-    await fh.sync();
   } finally {
     await fh.close();
   }

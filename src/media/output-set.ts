@@ -31,6 +31,8 @@ export function storeFor(outDir: string): string {
 
 export class OutputSet {
   private readonly names: string[] = [];
+  /** Outputs already on their way to disk (see syncSoon). */
+  private readonly syncing: Promise<void>[] = [];
   private phase: Phase = 'building';
   private deferred: NodeJS.Signals | undefined;
   private readonly onSignal = (signal: NodeJS.Signals) => {
@@ -102,6 +104,16 @@ export class OutputSet {
     return join(this.dir, `.work-${name}`);
   }
 
+  /**
+   * Starts making a finished output durable now, in the background, so its writeback overlaps the rest of the build
+   * instead of all of it waiting for the commit. The commit waits for it (and reports its failure).
+   */
+  syncSoon(name: string): void {
+    const done = fsyncPath(this.path(name));
+    done.catch(() => undefined); // reported by commit
+    this.syncing.push(done);
+  }
+
   async writeText(name: string, text: string): Promise<string> {
     const path = this.path(name);
     await writeFile(path, text).catch((e) => {
@@ -115,6 +127,8 @@ export class OutputSet {
     for (const name of await readdir(this.dir)) {
       if (!this.names.includes(name)) await rm(join(this.dir, name), { recursive: true, force: true });
     }
+    // An early sync's failure is reported here: a later fsync of the same file may no longer see it.
+    await Promise.all(this.syncing);
     for (const name of this.names) await fsyncPath(join(this.dir, name));
     await fsyncPath(this.dir);
     const setName = `set-${buildId.replace(/[^A-Za-z0-9._-]/g, '_')}`;

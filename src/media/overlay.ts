@@ -5,13 +5,15 @@
 import { createReadStream } from 'node:fs';
 import { access, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { InputError } from '../errors.js';
+import { sha256FileInWorker } from '../util/hash-worker.js';
 import { type ManifestEntry, MANIFEST_PATH, renderManifest, sha256Of } from '../util/manifest.js';
 
 export type OverlayFile = { isoPath: string; hostPath: string; size: number } | { isoPath: string; data: Buffer; size: number };
 
-export function textFile(isoPath: string, text: string): OverlayFile {
+export function textFile(isoPath: string, text: string): OverlayFile & { data: Buffer } {
   const data = Buffer.from(text, 'utf8');
   return { isoPath, data, size: data.length };
 }
@@ -95,9 +97,38 @@ export async function sha256OfOverlay(f: OverlayFile): Promise<string> {
   return sha256Of(createReadStream(f.hostPath, { highWaterMark: 1 << 20 }));
 }
 
-/** The manifest over the overlay files (and the updated boot.wim), plus entries whose hash is already known. */
-export async function manifestFile(files: readonly OverlayFile[], known: readonly ManifestEntry[] = []): Promise<OverlayFile> {
-  const entries: ManifestEntry[] = [...known];
-  for (const f of files) entries.push({ path: f.isoPath.replace(/^\//, ''), sha256: await sha256OfOverlay(f) });
+/** Host files from this size on are hashed in a worker thread (smaller ones cost less than starting one). */
+const WORKER_HASH_BYTES = 4 << 20;
+
+/**
+ * The SHA-256 of every file, by media path: the large ones in worker threads, as many at once as there are cores,
+ * while the small ones are hashed here. Taken once per build and reused (MANIFEST.sha256, and MEDIA.sha256 of both
+ * images), since the images carry these files unchanged.
+ */
+export async function overlayHashes(files: readonly OverlayFile[]): Promise<Map<string, string>> {
+  const large = new Set(files.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f && f.size >= WORKER_HASH_BYTES));
+  const hashes = new Map<string, string>();
+  const queue = [...large];
+  const runners = Array.from({ length: Math.min(queue.length, availableParallelism()) }, async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) hashes.set(f.isoPath, await sha256FileInWorker(f.hostPath));
+  });
+  const inWorkers = Promise.all(runners);
+  inWorkers.catch(() => undefined); // awaited below; a failure here surfaces there
+  for (const f of files) if (!large.has(f as OverlayFile & { hostPath: string })) hashes.set(f.isoPath, await sha256OfOverlay(f));
+  await inWorkers;
+  return hashes;
+}
+
+/** The manifest over files whose hashes are known (media path -> SHA-256). */
+export function manifestFile(hashes: ReadonlyMap<string, string>): OverlayFile & { data: Buffer } {
+  const entries: ManifestEntry[] = [...hashes].map(([path, sha256]) => ({ path: path.replace(/^\//, ''), sha256 }));
   return textFile(MANIFEST_PATH, renderManifest(entries));
+}
+
+/**
+ * A stand-in for the manifest over these paths, of exactly its size (every SHA-256 is 64 digits): it takes the
+ * manifest's place in an image written before the hashes are known, and the manifest is patched in over it.
+ */
+export function manifestPlaceholder(paths: readonly string[]): OverlayFile & { data: Buffer } {
+  return manifestFile(new Map([...new Set(paths)].map((p) => [p, '0'.repeat(64)])));
 }

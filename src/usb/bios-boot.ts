@@ -329,7 +329,7 @@ export interface SyslinuxInstallResult {
  * image's block map is stale: rebuild it with scanBlockMap.
  *
  * The installer leaves FAT32's backup boot sector (and backup FSInfo) as they were, which fsck.fat reports as a
- * difference; both are brought in line with the new ones, and the file is fsynced.
+ * difference; both are brought in line with the new ones, and the file is fsynced (unless `sync: false`).
  *
  * Errors: InputError for a missing or unwritable image, a bad offset, no FAT32 at the offset, or an image without
  * /syslinux and its files (the installer would silently put ldlinux.* into the root instead); JobError when the
@@ -339,6 +339,8 @@ export async function installSyslinux(
   imagePath: string,
   partitionOffset: number,
   files: SyslinuxFiles,
+  /** `sync: false` leaves the fsync to a caller that makes the image durable later (a build's output set). */
+  options: { sync?: boolean } = {},
 ): Promise<SyslinuxInstallResult> {
   if (!Number.isSafeInteger(partitionOffset) || partitionOffset <= 0 || partitionOffset % 512 !== 0) {
     throw new InputError(`Partition offset ${String(partitionOffset)} for syslinux must be a positive multiple of 512 bytes.`);
@@ -408,7 +410,7 @@ export async function installSyslinux(
   if (bootSectorAfter.equals(bootSectorBefore) || bootSectorAfter.readUInt16LE(510) !== 0xaa55) {
     throw new JobError(`syslinux ran but did not write its boot sector into the partition of ${imagePath}.`);
   }
-  await syncBackupBootSector(imagePath, partitionOffset);
+  await syncBackupBootSector(imagePath, partitionOffset, options.sync ?? true);
   return { installed: expected, version: files.version, durationMs: performance.now() - started };
 }
 
@@ -417,7 +419,7 @@ export async function installSyslinux(
  * and mtools updates the FSInfo sector but not its backup; fsck.fat then reports "differences between boot sector
  * and its backup". Copies the boot sector and the FSInfo sector over their backups, as Windows' format keeps them.
  */
-async function syncBackupBootSector(imagePath: string, partitionOffset: number): Promise<void> {
+async function syncBackupBootSector(imagePath: string, partitionOffset: number, sync: boolean): Promise<void> {
   const fh = await open(imagePath, 'r+');
   try {
     const boot = Buffer.alloc(512);
@@ -435,7 +437,7 @@ async function syncBackupBootSector(imagePath: string, partitionOffset: number):
       }
     }
     // flushes the installer's writes too (same file): the image is complete on disk before a rename into place
-    await fh.sync();
+    if (sync) await fh.sync();
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new JobError(`Could not update the backup boot sector of ${imagePath} after installing syslinux: ${msg}`, undefined, { cause: err });

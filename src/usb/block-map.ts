@@ -6,10 +6,12 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { HashPool, sharedBuffer } from '../util/hash-pool.js';
 import { BLOCK_SIZE, MAX_RANGE_LENGTH } from '../util/sequential-writer.js';
 
 export { BLOCK_SIZE, MAX_RANGE_LENGTH };
 const BUFFER_SIZE = 4 * 2 ** 20;
+const RING_CHUNK_BYTES = 2 ** 20;
 
 /** One mapped region of the image: bytes [start, start + length) with their SHA-256 (lowercase hex). */
 export interface BlockMapRange {
@@ -115,10 +117,12 @@ export async function scanBlockMap(path: string): Promise<BlockMap & { imageSha2
  * A block map over given ranges of an image (merged, block-aligned, split at MAX_RANGE_LENGTH), hashed by reading
  * them, with the whole image's SHA-256 from the same pass (the gaps between ranges must be zeros: free space that
  * was never written). Unlike `scanBlockMap`, a zero block inside a range stays mapped: a file's zero blocks and
- * the free tail of the FATs must be written to a used stick too.
+ * the free tail of the FATs must be written to a used stick too. Both hashes run on worker threads (the image's on
+ * one, the ranges' on another) while this thread reads ahead into shared buffers.
  */
 export async function mapRanges(path: string, wanted: readonly { start: number; length: number }[]): Promise<BlockMap & { imageSha256: string }> {
   const fh = await open(path, 'r');
+  const pool = new HashPool(2);
   try {
     const { size } = await fh.stat();
     const merged: { start: number; end: number }[] = [];
@@ -129,30 +133,72 @@ export async function mapRanges(path: string, wanted: readonly { start: number; 
       if (last && start <= last.end) last.end = Math.max(last.end, end);
       else if (end > start) merged.push({ start, end });
     }
-    const whole = createHash('sha256');
-    const chunk = Buffer.allocUnsafe(BUFFER_SIZE);
-    const ranges: BlockMapRange[] = [];
+    const whole = pool.hash();
+    // 1 MiB chunks: while the images are made, several hashes run at once, each with its buffers
+    const buffers = new ChunkRing(4, RING_CHUNK_BYTES);
+    const ranges: { start: number; length: number; sha256: Promise<string> }[] = [];
+    const zeros: Promise<void>[] = [];
+    const feedWholeZeros = (count: number) => {
+      for (let left = count; left > 0; left -= SHARED_ZEROS.length) zeros.push(handled(whole.update(SHARED_ZEROS.subarray(0, Math.min(left, SHARED_ZEROS.length)))));
+    };
     let pos = 0;
     for (const m of merged) {
-      feedZeros(whole, m.start - pos);
+      feedWholeZeros(m.start - pos);
       for (let start = m.start; start < m.end; start += MAX_RANGE_LENGTH) {
         const end = Math.min(m.end, start + MAX_RANGE_LENGTH);
-        const hash = createHash('sha256');
+        const hash = pool.hash();
         for (let at = start; at < end; ) {
-          const { bytesRead } = await fh.read(chunk, 0, Math.min(BUFFER_SIZE, end - at), at);
+          const chunk = await buffers.next();
+          const { bytesRead } = await fh.read(chunk, 0, Math.min(RING_CHUNK_BYTES, end - at), at);
           if (bytesRead <= 0) throw new Error(`short read at ${at} of ${path}`);
-          hash.update(chunk.subarray(0, bytesRead));
-          whole.update(chunk.subarray(0, bytesRead));
+          const data = chunk.subarray(0, bytesRead);
+          buffers.busyUntil(Promise.all([hash.update(data), whole.update(data)]));
           at += bytesRead;
         }
-        ranges.push({ start, length: end - start, sha256: hash.digest('hex') });
+        ranges.push({ start, length: end - start, sha256: handled(hash.digest()) });
       }
       pos = m.end;
     }
-    feedZeros(whole, size - pos);
-    return { ...blockMapOf(size, ranges), imageSha256: whole.digest('hex') };
+    feedWholeZeros(size - pos);
+    await Promise.all(zeros);
+    const hashed = await Promise.all(ranges.map(async (r) => ({ start: r.start, length: r.length, sha256: await r.sha256 })));
+    return { ...blockMapOf(size, hashed), imageSha256: await whole.digest() };
   } finally {
+    await pool.close();
     await fh.close();
+  }
+}
+
+/** `p`, marked as handled: it is awaited later, and an error path that never gets there must not crash the process. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** Zeros in shared memory, hashed in place by the pool (never written to). */
+const SHARED_ZEROS = sharedBuffer(1 << 20);
+
+/** Buffers in shared memory used in turn: the next one is handed out once the hashing of its last contents is done. */
+class ChunkRing {
+  private readonly buffers: Buffer[];
+  private readonly busy: Promise<unknown>[];
+  private turn = 0;
+
+  constructor(count: number, bytes: number) {
+    this.buffers = Array.from({ length: count }, () => sharedBuffer(bytes));
+    this.busy = this.buffers.map(() => Promise.resolve());
+  }
+
+  async next(): Promise<Buffer> {
+    const i = this.turn % this.buffers.length;
+    await this.busy[i];
+    return this.buffers[i]!;
+  }
+
+  /** The buffer `next` gave last is in use until `done` settles. */
+  busyUntil(done: Promise<unknown>): void {
+    this.busy[this.turn % this.buffers.length] = handled(done);
+    this.turn++;
   }
 }
 

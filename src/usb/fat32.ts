@@ -107,6 +107,11 @@ export interface UsbImageOptions extends UsbLayoutOptions {
   hashImage?: boolean;
   /** fsync the image before returning (do this before renaming a temp file into place). Default false. */
   sync?: boolean;
+  /**
+   * Hash each range of the block map on the way through (default true). false for an image that is changed and
+   * mapped again afterwards (a build installs syslinux): the map then gives where the ranges are, with empty hashes.
+   */
+  hashRanges?: boolean;
 }
 
 /** The layout of an image, computed without any I/O. */
@@ -632,7 +637,7 @@ export async function writeUsbImage(
   const fh = typeof output === 'string' ? await openOutput(output) : output;
   let w: SequentialWriter | undefined;
   try {
-    w = await SequentialWriter.create(fh, plan.imageSize, { name: outputName, hashOutput: options.hashImage, mapRanges: true });
+    w = await SequentialWriter.create(fh, plan.imageSize, { name: outputName, hashOutput: options.hashImage, mapRanges: true, hashRanges: options.hashRanges });
     const P = plan.partition.offset;
 
     await w.write(mbr);

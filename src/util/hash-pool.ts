@@ -39,6 +39,8 @@ class PoolWorker {
   private closing = false;
   /** Outstanding requests: the pool gives new streams to the least busy worker. */
   load = 0;
+  /** Streams given to this worker and not digested yet (among equally busy workers, the one with fewest). */
+  streams = 0;
 
   constructor() {
     this.worker = new Worker(WORKER, { eval: true });
@@ -97,9 +99,13 @@ export class HashPool {
     this.workers = Array.from({ length: size }, () => new PoolWorker());
   }
 
-  /** A new hash, on the worker with the fewest outstanding requests. */
+  /**
+   * A new hash, on the worker with the fewest outstanding requests, then the fewest open streams: two streams made
+   * one after the other (an image's hash and its first range's) go to different workers.
+   */
   hash(): PooledHash {
-    const worker = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
+    const worker = this.workers.reduce((a, b) => (b.load < a.load || (b.load === a.load && b.streams < a.streams) ? b : a));
+    worker.streams++;
     const stream = this.nextStream++;
     return {
       update: async (data) => {
@@ -111,7 +117,10 @@ export class HashPool {
         const copy = new Uint8Array(data); // a copy (Buffer#slice would share the memory)
         worker.request(this.nextId++, { op: 'update', stream, data: copy }, [copy.buffer as ArrayBuffer]).catch(() => undefined);
       },
-      digest: async () => (await worker.request(this.nextId++, { op: 'digest', stream }))!,
+      digest: async () => {
+        worker.streams--;
+        return (await worker.request(this.nextId++, { op: 'digest', stream }))!;
+      },
     };
   }
 

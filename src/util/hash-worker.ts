@@ -9,7 +9,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { createReadStream } = require('node:fs');
 const hash = createHash('sha256');
-createReadStream(workerData, { highWaterMark: 4 << 20 })
+createReadStream(workerData, { highWaterMark: 1 << 20 })
   .on('data', (chunk) => hash.update(chunk))
   .on('error', (e) => parentPort.postMessage({ error: String(e && e.message || e) }))
   .on('end', () => parentPort.postMessage({ sha256: hash.digest('hex') }));

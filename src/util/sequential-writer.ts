@@ -56,6 +56,8 @@ export interface SequentialWriterOptions {
   hashOutput?: boolean;
   /** Record the written ranges with their hashes (a block map). */
   mapRanges?: boolean;
+  /** With mapRanges: hash each range (default true); false records where the ranges are, with empty hashes. */
+  hashRanges?: boolean;
   /** Called after every chunk handed to the file, with the bytes handed over so far (gaps not counted). */
   onWritten?: (bytes: number) => void;
 }
@@ -80,7 +82,7 @@ export class SequentialWriter {
   /** End of what was hashed and handed over (every byte before it is accounted for). */
   private emitted = 0;
   private handedOver = 0;
-  private range: { start: number; hash: Hash } | undefined;
+  private range: { start: number; hash: Hash | undefined } | undefined;
   private readonly ranges: WrittenRange[] = [];
   private readonly inputs = new Map<string, Promise<FileHandle>>();
   private queue: readonly FileRegion[] = [];
@@ -334,18 +336,18 @@ export class SequentialWriter {
   private openRange(): void {
     if (!this.options.mapRanges || this.range) return;
     if (this.position % BLOCK_SIZE !== 0) throw new Error('layout error: a range must start on a block boundary');
-    this.range = { start: this.position, hash: createHash('sha256') };
+    this.range = { start: this.position, hash: this.rangeHash() };
   }
 
   private mapChunk(chunk: Buffer, at: number): void {
     for (let o = 0; o < chunk.length; ) {
       const r = this.range!;
       const n = Math.min(chunk.length - o, r.start + MAX_RANGE_LENGTH - (at + o));
-      r.hash.update(chunk.subarray(o, o + n));
+      r.hash?.update(chunk.subarray(o, o + n));
       o += n;
       if (at + o === r.start + MAX_RANGE_LENGTH) {
         this.endRange(at + o);
-        this.range = { start: at + o, hash: createHash('sha256') };
+        this.range = { start: at + o, hash: this.rangeHash() };
       }
     }
   }
@@ -361,7 +363,11 @@ export class SequentialWriter {
   private endRange(end: number): void {
     const r = this.range;
     this.range = undefined;
-    if (r && end > r.start) this.ranges.push({ start: r.start, length: end - r.start, sha256: r.hash.digest('hex') });
+    if (r && end > r.start) this.ranges.push({ start: r.start, length: end - r.start, sha256: r.hash?.digest('hex') ?? '' });
+  }
+
+  private rangeHash(): Hash | undefined {
+    return this.options.hashRanges === false ? undefined : createHash('sha256');
   }
 
   private async writeAt(chunk: Buffer, position: number): Promise<void> {

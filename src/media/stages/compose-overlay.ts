@@ -9,7 +9,7 @@ import { renderSiteJson } from '../../site/site-json.js';
 import { sha256Of } from '../../util/manifest.js';
 import { VERSION } from '../../version.js';
 import { BOOT_WIM } from '../base-check.js';
-import { type OverlayFile, hostFile, manifestFile, textFile } from '../overlay.js';
+import { type OverlayFile, hostFile, manifestPlaceholder, overlayHashes, textFile } from '../overlay.js';
 import { type BuildContext, type BuildStage, need } from './context.js';
 
 export const composeOverlay: BuildStage = {
@@ -36,11 +36,17 @@ export const composeOverlay: BuildStage = {
       await hostFile(`/lifeboat/manual/${basename(mediaManual.html)}`, mediaManual.html, 'the manual'), ...need(ctx.drivers, 'the drivers').files,
     ];
     ctx.overlay = overlay;
-    // The manifest covers the boot image the media will carry: the updated copy, or the base's own.
-    const baseBootWim = image.find(BOOT_WIM)!;
-    ctx.manifest = replaced.length > 0
-      ? await manifestFile([...overlay, ...replaced])
-      : await manifestFile(overlay, [{ path: BOOT_WIM.slice(1), sha256: await sha256Of(image.stream(baseBootWim.extents)) }]);
+    // The manifest covers the boot image the media will carry: the updated copy, or the base's own. Each hash is taken
+    // once (large files in worker threads, side by side) while the ISO is written, and kept for the media manifests
+    // of both images; the ISO gets a placeholder of the manifest's size, filled in once the hashes are in.
+    const hashed = [...overlay, ...replaced];
+    ctx.manifest = manifestPlaceholder([...hashed.map((f) => f.isoPath), ...(replaced.length === 0 ? [BOOT_WIM] : [])]);
+    ctx.fileHashes = (async () => {
+      const hashes = await overlayHashes(hashed);
+      if (replaced.length === 0) hashes.set(BOOT_WIM, await sha256Of(image.stream(image.find(BOOT_WIM)!.extents)));
+      return hashes;
+    })();
+    ctx.fileHashes.catch(() => undefined); // awaited by write-iso
     planNoPromptBoot(ctx);
   },
 };

@@ -3,6 +3,7 @@
  * reads what earlier stages set and sets its own fields; `need` turns a stage run out of order into a loud bug.
  */
 import type { IsoImage } from '../../iso/index.js';
+import type { RenderResult } from '../../manual/index.js';
 import type { Site } from '../../site/index.js';
 import type { WimBackend } from '../../wim/backend.js';
 import type { BaseCheck } from '../base-check.js';
@@ -37,11 +38,19 @@ export interface BuildContext {
   /** The \lifeboat\ folder and its manifest. */
   overlay?: OverlayFile[];
   manifest?: OverlayFile;
+  /**
+   * SHA-256 of the files MANIFEST.sha256 covers (\lifeboat\ and boot.wim), by media path: taken while the ISO is
+   * written; `manifest` is a placeholder of the right size until then.
+   */
+  fileHashes?: Promise<ReadonlyMap<string, string>>;
   noPromptBoot?: BuildReport['noPromptBoot'];
   remove?: string[];
   bootImageFiles?: { platformId: number; isoPath: string }[];
-  iso?: { name: string; bytes: number; sha256: string };
+  /** The ISO: its hash (taken in a worker while the build goes on) and the hashes of its files, by lowercase path. */
+  iso?: { name: string; bytes: number; sha256: Promise<string>; fileHashes: ReadonlyMap<string, string> };
   usb?: BuildReport['usb'] & { name?: string; blockmap?: string; bmap?: string; sha256?: string };
+  /** The manual, being printed while the images are written; `checksums` gives it the media's SHA-256 at the end. */
+  manualJob?: { printed: Promise<RenderResult>; checksums: (sha256: readonly string[]) => void; abandon: (why: Error) => void };
   manual?: BuildReport['manual'];
   /** Every file the printed manual consists of (the manual, its sealed page), as output names. */
   manualFiles?: string[];

@@ -1,10 +1,10 @@
 /** Stage: the site's ISO, the base remastered with the \lifeboat\ folder and the boot changes. */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { IsoImage, allFiles, remaster } from '../../iso/index.js';
-import { sha256Of } from '../../util/manifest.js';
-import { MEDIA_MANIFEST_PATH, isoEntries, patchInPlace, placeholder, placeholderBytes, renderMediaManifest } from '../media-manifest.js';
-import type { OverlayFile } from '../overlay.js';
+import { sha256FileInWorker } from '../../util/hash-worker.js';
+import { outputError } from '../../util/io-errors.js';
+import { MEDIA_MANIFEST_PATH, type MediaEntry, isoEntries, patchInPlace, placeholder, placeholderBytes, renderMediaManifest } from '../media-manifest.js';
+import { type OverlayFile, manifestFile, sha256OfOverlay } from '../overlay.js';
 import { type BuildStage, need } from './context.js';
 
 export const writeIso: BuildStage = {
@@ -16,30 +16,53 @@ export const writeIso: BuildStage = {
     const all = [...need(ctx.overlay, 'the overlay'), need(ctx.manifest, 'the manifest'), ...need(ctx.replaced, 'the replaced files')];
     const image = need(ctx.image, 'the base image');
     const manifestBytes = placeholderBytes([...[...allFiles(image.root)].map((f) => f.path), ...all.map((f) => f.isoPath)]);
-    const out = need(ctx.output, 'the output set').path(name);
-    const iso = await remaster({
-      base: o.base,
-      out,
-      add: all.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f).map((f) => ({ source: f.hostPath, isoPath: f.isoPath })),
-      addBytes: [
-        ...all.filter((f): f is OverlayFile & { data: Buffer } => 'data' in f).map((f) => ({ isoPath: f.isoPath, data: f.data })),
-        { isoPath: MEDIA_MANIFEST_PATH, data: placeholder(manifestBytes) },
-      ],
-      remove: need(ctx.remove, 'the removed files'),
-      bootImageFiles: need(ctx.bootImageFiles, 'the boot image files'),
-      volumeId: image.primary.volumeId,
-      date: o.date,
-      onProgress: o.onProgress,
+    const output = need(ctx.output, 'the output set');
+    const out = output.path(name);
+    // Written into a handle of ours: the output set makes the whole set durable (no fsync of each file in turn here).
+    const handle = await open(out, 'w').catch((e: unknown) => {
+      throw outputError(out, e);
     });
-    // The media manifest is filled in now that every byte it describes is written; then the image is hashed.
-    const written = await IsoImage.open(out);
+    let iso: Awaited<ReturnType<typeof remaster>>;
     try {
-      const data = renderMediaManifest('iso', await isoEntries(written), manifestBytes);
-      await patchInPlace(out, written.find(MEDIA_MANIFEST_PATH)!.extents, data);
+      iso = await remaster({
+        base: o.base,
+        out: { handle, path: out },
+        add: all.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f).map((f) => ({ source: f.hostPath, isoPath: f.isoPath })),
+        addBytes: [
+          ...all.filter((f): f is OverlayFile & { data: Buffer } => 'data' in f).map((f) => ({ isoPath: f.isoPath, data: f.data })),
+          { isoPath: MEDIA_MANIFEST_PATH, data: placeholder(manifestBytes) },
+        ],
+        remove: need(ctx.remove, 'the removed files'),
+        bootImageFiles: need(ctx.bootImageFiles, 'the boot image files'),
+        volumeId: image.primary.volumeId,
+        date: o.date,
+        onProgress: o.onProgress,
+      });
+    } finally {
+      await handle.close();
+    }
+    // Both manifests are filled in now that every byte they describe is written: MANIFEST.sha256 from the hashes
+    // taken meanwhile, then the media manifest (the files MANIFEST.sha256 covers are not read again, the base's
+    // other files are read back).
+    const written = await IsoImage.open(out);
+    let entries: MediaEntry[];
+    try {
+      const hashes = new Map(await need(ctx.fileHashes, 'the file hashes'));
+      const manifest = manifestFile(hashes);
+      await patchInPlace(out, written.find(manifest.isoPath)!.extents, manifest.data);
+      hashes.set(manifest.isoPath, await sha256OfOverlay(manifest));
+      entries = await isoEntries(written, new Map([...hashes].map(([path, sha256]) => [path.toLowerCase(), sha256])));
+      await patchInPlace(out, written.find(MEDIA_MANIFEST_PATH)!.extents, renderMediaManifest('iso', entries, manifestBytes));
     } finally {
       await written.close();
     }
-    ctx.iso = { name, bytes: iso.bytes, sha256: await sha256Of(createReadStream(out, { highWaterMark: 4 << 20 })) };
     if ((await stat(out)).size !== iso.bytes) throw new Error(`${out} changed size while its manifest was written`);
+    // The finished image is hashed in a worker and starts going to disk while the USB image is written.
+    const sha256 = sha256FileInWorker(out);
+    sha256.catch(() => undefined); // awaited by the manual and the report
+    output.syncSoon(name);
+    // The USB image carries the same files: their hashes are reused there (names with @ are boot structures).
+    const fileHashes = new Map(entries.filter((e) => !e.name.startsWith('@')).map((e) => [`/${e.name.toLowerCase()}`, e.sha256]));
+    ctx.iso = { name, bytes: iso.bytes, sha256, fileHashes };
   },
 };

@@ -24,7 +24,7 @@ export const writeReport: BuildStage = {
     const base = need(ctx.base, 'the base check');
     ctx.say('writing checksums and the build report');
     // Both images were hashed on the way through; only the small block map is read again.
-    const outputs: OutputInfo[] = [{ file: iso.name, bytes: iso.bytes, sha256: iso.sha256 }];
+    const outputs: OutputInfo[] = [{ file: iso.name, bytes: iso.bytes, sha256: await iso.sha256 }];
     if (usb.built && usb.name && usb.blockmap) {
       outputs.push({ file: usb.name, bytes: (await stat(output.path(usb.name))).size, sha256: need(usb.sha256, 'the USB image hash') });
       for (const map of [usb.blockmap, usb.bmap]) {

@@ -2,7 +2,7 @@
 import { IsoImage, allFiles } from '../../iso/index.js';
 import { FatImage } from '../../usb/fat32-reader.js';
 import { MEDIA_MANIFEST_PATH, patchInPlace, placeholder, placeholderBytes, renderMediaManifest, usbEntries } from '../media-manifest.js';
-import { findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../../usb/bios-boot.js';
+import { SYSLINUX_DIR, findSyslinux, installSyslinux, isSyslinuxMissing, syslinuxTreeEntries } from '../../usb/bios-boot.js';
 import { type UsbTreeEntry, writeUsbImage } from '../../usb/fat32.js';
 import { zeroFillRanges } from '../../usb/flash/writer.js';
 import { mapRanges } from '../../usb/block-map.js';
@@ -24,16 +24,25 @@ export const writeUsb: BuildStage = {
     const blockmap = `${name}.blockmap.json`;
     const bmap = `${name}.bmap`;
     ctx.say(`writing ${name}`);
+    const iso = need(ctx.iso, 'the ISO');
     const { sha256, ...info } = await writeImage(
-      output.path(need(ctx.iso, 'the ISO').name), output.path(name), { json: output.path(blockmap), bmap: output.path(bmap) },
-      need(ctx.buildId, 'the build id'), ctx.options.onProgress,
+      output.path(iso.name), output.path(name), { json: output.path(blockmap), bmap: output.path(bmap) },
+      need(ctx.buildId, 'the build id'), iso.fileHashes, () => output.syncSoon(name), ctx.options.onProgress,
     );
     ctx.usb = { ...info, name, blockmap, bmap, sha256 };
     if (!info.bios) ctx.warnings.push(`UEFI-only USB image: ${info.reason}`);
   },
 };
 
-async function writeImage(isoPath: string, usbPath: string, mapPaths: { json: string; bmap: string }, seed: string, onProgress?: (d: number, t: number) => void): Promise<BuildReport['usb'] & { sha256?: string }> {
+/**
+ * `isoHashes`: the ISO's files by lowercase path, which the image carries unchanged (all but syslinux's, which its
+ * installer may write over). `written` starts the image on its way to disk once its bulk is written (the output
+ * set makes it durable, with what syslinux and the manifest change after).
+ */
+async function writeImage(
+  isoPath: string, usbPath: string, mapPaths: { json: string; bmap: string }, seed: string, isoHashes: ReadonlyMap<string, string>,
+  written: () => void, onProgress?: (d: number, t: number) => void,
+): Promise<BuildReport['usb'] & { sha256?: string }> {
   const iso = await IsoImage.open(isoPath);
   let bios: Awaited<ReturnType<typeof findSyslinux>> | undefined;
   let reason: string | undefined;
@@ -50,11 +59,13 @@ async function writeImage(isoPath: string, usbPath: string, mapPaths: { json: st
     manifestBytes = placeholderBytes([...entries.map((e) => e.path), 'syslinux/ldlinux.sys']);
     const data = placeholder(manifestBytes);
     entries.push({ path: MEDIA_MANIFEST_PATH, size: data.length, source: async function* () { yield data; } });
-    const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, sync: true, hashImage: false });
+    // Neither the image nor its ranges are hashed here: syslinux and the manifest change it, and it is mapped after.
+    const result = await writeUsbImage(entries, usbPath, { seed, label: 'LIFEBOAT', mbrBootCode: bios?.mbrBootCode, onProgress, hashImage: false, hashRanges: false });
+    written();
     // syslinux writes ldlinux into free clusters and rewrites the boot sector. Map (and hash) every block the file
     // system uses, zero or not (flash refuses a map that leaves one out): what we wrote, plus the metadata area and
     // every allocated cluster the writer skipped.
-    if (bios) await installSyslinux(usbPath, result.partition.offset, bios);
+    if (bios) await installSyslinux(usbPath, result.partition.offset, bios, { sync: false });
     used = [...result.blockMap.ranges, ...(await zeroFillRanges(usbPath, result.blockMap))];
   } finally {
     await iso.close();
@@ -62,7 +73,8 @@ async function writeImage(isoPath: string, usbPath: string, mapPaths: { json: st
   // The media manifest is filled in once syslinux is in place; then the image is mapped and hashed.
   const fat = await FatImage.open(usbPath);
   try {
-    const data = renderMediaManifest('usb', await usbEntries(fat), manifestBytes);
+    const known = new Map([...isoHashes].filter(([path]) => !path.startsWith(`${SYSLINUX_DIR}/`)));
+    const data = renderMediaManifest('usb', await usbEntries(fat, known), manifestBytes);
     await patchInPlace(usbPath, await fat.extents(fat.find(MEDIA_MANIFEST_PATH)!), data);
   } finally {
     await fat.close();
