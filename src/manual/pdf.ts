@@ -4,7 +4,7 @@
  * Windows. `findBrowser` returns undefined when there is none: the caller then keeps the HTML only and says so.
  */
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { constants, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -166,14 +166,11 @@ export class PdfPrinter {
     await rm(this.profile, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
   }
 
-  /** Synchronous on purpose: the process ends right after. */
+  /** Synchronous on purpose: the process ends right after. Also while `close` is under way (it may never finish). */
   private interrupted(signal: NodeJS.Signals): void {
-    if (this.closed) return;
     this.closed = true;
     for (const s of SIGNALS) process.removeListener(s, this.onSignal);
-    // A browser still dying can write into its profile after the removal: end it, wait for it, then remove.
-    waitUntilGone(killProcessesUsing(this.profile), 5_000);
-    removeNow(this.profile);
+    endBrowserAndRemove(this.profile, 5_000);
     for (const cleanup of this.cleanups) {
       try {
         cleanup();
@@ -259,16 +256,22 @@ function waitUntilGone(ours: (pid: number) => boolean, ms: number): void {
   while (processIds().some(ours) && Date.now() < deadline) sleepSync(20);
 }
 
-/** Removes a folder now, retrying briefly while something still writes into it; the next run removes what is left. */
-function removeNow(folder: string): void {
-  for (let attempt = 0; attempt < 10; attempt++) {
+/**
+ * Ends the browser started with `profile` and removes the profile, for at most `ms` (blocking: the process ends right
+ * after). A helper that was still dying can write into the profile after the removal, or make it again: so once
+ * removed, it is looked at again a moment later, and the whole is repeated while it is back.
+ */
+function endBrowserAndRemove(profile: string, ms: number): void {
+  const deadline = Date.now() + ms;
+  do {
+    waitUntilGone(killProcessesUsing(profile), deadline - Date.now());
     try {
-      rmSync(folder, { recursive: true, force: true });
-      return;
+      rmSync(profile, { recursive: true, force: true });
     } catch {
-      sleepSync(50);
+      /* something still wrote into it: again */
     }
-  }
+    sleepSync(50);
+  } while (existsSync(profile) && Date.now() < deadline);
 }
 
 function sleepSync(ms: number): void {
