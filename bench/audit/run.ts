@@ -4,7 +4,7 @@
  * files: libxml2's streaming (SAX-like) C parser, the cost of merely reading the metadata well-formed.
  * Goals: under 3 s and 300 MB peak RSS for ours.
  *
- * Run: node --import tsx bench/audit/run.ts [--runs N] [--points N] [--before CHECKOUT]
+ * Run: node --import tsx bench/audit/run.ts [--runs N] [--points N] [--before CHECKOUT] [--keep]
  * --before times a built checkout of an earlier version too (e.g. `git worktree add /tmp/before <commit>`, then
  * `npm ci && npx tsc` there), in the same alternating rounds.
  * Prints one JSON document on stdout; progress on stderr. Needs /usr/bin/time (peak RSS) and xmllint (libxml2-utils).
@@ -20,6 +20,8 @@ const SERVERS = ['SRVA', 'SRVB', 'SRVC', 'SRVD', 'SRVE'];
 const runs = Number(argValue('--runs') ?? 5);
 const points = Number(argValue('--points') ?? 8760);
 const before = argValue('--before');
+/** Keep the share (to profile the audit on it); its folder is printed. */
+const keep = process.argv.includes('--keep');
 const NOW = new Date('2030-03-12T12:00:00Z');
 
 interface Sample {
@@ -111,5 +113,6 @@ try {
     )}\n`,
   );
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  if (keep) log(`kept: ${dir}`);
+  else await rm(dir, { recursive: true, force: true });
 }
