@@ -18,6 +18,7 @@ import { checkChainHealth, formatAge, type FindingCode, type HealthFinding, type
 import { groupServers, type BackupChain, type BackupServer, type RestorePoint } from './model.js';
 import { allowedAgeHours, backupSchedule } from './schedule.js';
 import { shareStat } from './share-stat.js';
+import { recordedBackupBytes } from './stats.js';
 
 /** The audit found an RPO or chain problem: exit code 3 (for monitoring and scheduled tasks). */
 export class AuditProblemsFound extends LifeboatError {
@@ -203,8 +204,7 @@ async function digestChain(read: DiscoveredChain, now: Date, stat: HealthOptions
     newestRestorable: timed.at(-1),
     oldestRestorable: timed[0],
     onShareBytes: health.files.reduce((a, f) => a + (f.size ?? 0), 0),
-    // computeChainStats(chain).totalBackupSize, without the rest of the statistics.
-    recordedBytes: chain.storages.reduce((a, s) => a + (s.size ?? 0), 0),
+    recordedBytes: recordedBackupBytes(chain),
   };
 }
 

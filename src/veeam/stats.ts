@@ -70,6 +70,13 @@ function median(values: readonly number[]): number | undefined {
 
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
+/** Bytes of the chain's backup files as the metadata records them (storages without Stats count nothing). */
+export function recordedBackupBytes(chain: Pick<BackupChain, 'storages'>): number {
+  let bytes = 0;
+  for (const s of chain.storages) bytes += s.size ?? 0;
+  return bytes;
+}
+
 export function computeChainStats(chain: BackupChain): ChainStats {
   const points = chain.points;
   const fulls = points.filter((p) => p.type === 'full');
@@ -130,7 +137,7 @@ export function computeChainStats(chain: BackupChain): ChainStats {
     incrementReduction,
     dedupPercent,
     compressPercent,
-    totalBackupSize: sum(withStats.map((s) => s.size as number)),
+    totalBackupSize: recordedBackupBytes(chain),
     storagesWithoutStats: chain.storages.length - withStats.length,
     durations,
     medianDurationMs: median(ms),
