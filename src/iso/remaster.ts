@@ -5,7 +5,7 @@
  */
 import { hostNode } from './host-tree.js';
 import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
-import { type TreeDir, type TreeNode, findNode, newDir, placeNode, removeNode, splitIsoPath } from './tree.js';
+import { type Extent, type PieceSource, type TreeDir, type TreeNode, findNode, newDir, placeNode, removeNode, splitIsoPath } from './tree.js';
 import { type BootImagePlan, type CarriedSystemArea, type WriteResult, writeIso } from './writer.js';
 import { SECTOR } from './bytes.js';
 import { appendedArea } from './system-area.js';
@@ -26,6 +26,8 @@ export interface RemasterOptions {
   add?: RemasterAddition[];
   /** Extra content given as bytes (generated files). */
   addBytes?: { isoPath: string; data: Buffer }[];
+  /** Files made of stretches of other files and bytes, in order (a base file changed in a few places). */
+  addPieces?: { isoPath: string; pieces: readonly ({ path: string; extents: Extent[]; size: number } | { data: Buffer; size: number })[] }[];
   remove?: string[];
   /** Boot entries whose image becomes a file of the tree (e.g. UEFI -> efisys_noprompt.bin), by platform id. */
   bootImageFiles?: { platformId: number; isoPath: string }[];
@@ -140,6 +142,10 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
     for (const b of o.addBytes ?? []) {
       placeNode(root, b.isoPath, { type: 'file', name: '', mtime: now, source: { kind: 'bytes', data: b.data, size: b.data.length } }, now);
     }
+    for (const p of o.addPieces ?? []) {
+      const parts = p.pieces.map((x): PieceSource => ('data' in x ? { kind: 'bytes', ...x } : { kind: 'image', ...x }));
+      placeNode(root, p.isoPath, { type: 'file', name: '', mtime: now, source: { kind: 'pieces', parts, size: parts.reduce((n, x) => n + x.size, 0) } }, now);
+    }
     const bootImages = bootPlanFrom(image, root);
     for (const swap of o.bootImageFiles ?? []) {
       const index = image.bootImages.findIndex((b) => b.platformId === swap.platformId);
@@ -160,7 +166,7 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
       onProgress: o.onProgress,
       sha256: o.sha256,
     });
-    return { ...result, added: (o.add?.length ?? 0) + (o.addBytes?.length ?? 0), removed };
+    return { ...result, added: (o.add?.length ?? 0) + (o.addBytes?.length ?? 0) + (o.addPieces?.length ?? 0), removed };
   } finally {
     await image.close();
   }

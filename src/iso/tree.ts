@@ -13,7 +13,11 @@ export interface Extent {
 export type DataSource =
   | { kind: 'host'; path: string; size: number }
   | { kind: 'image'; path: string; extents: Extent[]; size: number }
-  | { kind: 'bytes'; data: Buffer; size: number };
+  | { kind: 'bytes'; data: Buffer; size: number }
+  /** The parts one after another (a file changed in a few places: the base's extents between the new bytes). */
+  | { kind: 'pieces'; parts: readonly PieceSource[]; size: number };
+
+export type PieceSource = Extract<DataSource, { kind: 'image' | 'bytes' }>;
 
 export interface TreeFile {
   type: 'file';

@@ -247,6 +247,10 @@ function regionOf(source: DataSource): FileRegion | undefined {
 /** Writes a data source, through the region announced for it (read ahead) when there is one. */
 async function writeSource(w: SequentialWriter, source: DataSource, regions: Map<DataSource, FileRegion>): Promise<void> {
   if (source.kind === 'bytes') return w.write(source.data);
+  if (source.kind === 'pieces') {
+    for (const part of source.parts) await writeSource(w, part, regions);
+    return;
+  }
   await w.copy(regions.get(source) ?? regionOf(source)!);
 }
 
@@ -317,6 +321,7 @@ async function patchBootImages(placed: PlacedImage[]): Promise<Map<number, Buffe
 /** Reads a small source whole (a boot image to patch); a source shorter than listed is refused, naming it. */
 async function readSource(source: DataSource): Promise<Buffer> {
   if (source.kind === 'bytes') return Buffer.from(source.data);
+  if (source.kind === 'pieces') return Buffer.concat(await Promise.all(source.parts.map(readSource)));
   const buf = Buffer.alloc(source.size);
   const region = regionOf(source)!;
   let fh;

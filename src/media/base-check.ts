@@ -4,9 +4,11 @@
  */
 import { open } from 'node:fs/promises';
 import { writeError } from '../util/atomic-file.js';
+import { PatchedFile } from '../util/patched-file.js';
 import { InputError } from '../errors.js';
 import { type IsoImage, PLATFORM_BIOS, PLATFORM_EFI } from '../iso/index.js';
 import type { WimBackend } from '../wim/backend.js';
+import { NativeWimBackend } from '../wim/native.js';
 import { type ParsedWinpeshl, isVeeamLaunch } from '../wim/winpeshl.js';
 import { inspectBootWim } from '../wim/autostart.js';
 
@@ -37,8 +39,32 @@ export function checkWinPeLayout(image: IsoImage): void {
   }
 }
 
+/** The boot image the build reads and changes, and the WIM backend that reaches it by `name`. */
+export interface BootWim {
+  backend: WimBackend;
+  name: string;
+  /** With our own engine: boot.wim where it lies in the base, its changes kept in memory. */
+  patched?: PatchedFile;
+}
+
+/**
+ * Our own engine changes boot.wim where it lies in the base: an append-mode update writes a new header and a tail of
+ * a few MiB, kept in memory, and the ISO is written from the base's bytes and those. An external tool (wimlib-imagex,
+ * DISM) gets a copy of it at `scratch`.
+ */
+export async function bootWimToChange(image: IsoImage, backend: WimBackend, scratch: string): Promise<BootWim> {
+  const entry = image.find(BOOT_WIM)!;
+  if (backend instanceof NativeWimBackend) {
+    const name = `${image.path} (${BOOT_WIM.slice(1)})`;
+    const patched = new PatchedFile(image.path, entry.extents, entry.size);
+    return { backend: backend.holding(name, patched), name, patched };
+  }
+  await extractFile(image, BOOT_WIM, scratch);
+  return { backend, name: scratch };
+}
+
 /** Copies the boot image out of the ISO so a WIM tool can read and update it. */
-export async function extractFile(image: IsoImage, isoPath: string, dest: string): Promise<void> {
+async function extractFile(image: IsoImage, isoPath: string, dest: string): Promise<void> {
   const entry = image.find(isoPath);
   if (!entry) throw new InputError(`"${image.path}" has no ${isoPath}`);
   const out = await open(dest, 'w');
@@ -62,15 +88,15 @@ export function lifeboatMediaWarning(image: IsoImage): string | undefined {
   );
 }
 
-/** After checkWinPeLayout: is it Veeam's media (read from a copy of boot.wim), and what can the build use? */
-export async function checkBase(image: IsoImage, opts: { backend?: WimBackend; bootWimCopy?: string; force?: boolean }): Promise<BaseCheck> {
+/** After checkWinPeLayout: is it Veeam's media (read from its boot.wim), and what can the build use? */
+export async function checkBase(image: IsoImage, opts: { bootWim?: BootWim; force?: boolean }): Promise<BaseCheck> {
   const warnings: string[] = [];
   const earlier = lifeboatMediaWarning(image);
   if (earlier) warnings.push(earlier);
   let winpeshl: ParsedWinpeshl | undefined;
   let veeamFound = false;
-  if (opts.backend && opts.bootWimCopy) {
-    const inspection = await inspectBootWim(opts.backend, opts.bootWimCopy);
+  if (opts.bootWim) {
+    const inspection = await inspectBootWim(opts.bootWim.backend, opts.bootWim.name);
     winpeshl = inspection.original;
     veeamFound = inspection.veeam; // winpeshl.ini, else startnet.cmd or SYSTEM\Setup\CmdLine
   } else {

@@ -8,9 +8,9 @@
  *   0x30 blob table reshdr (24)  0x48 XML data reshdr (24) 0x60 boot metadata reshdr (24)
  *   0x78 boot index (u32)        0x7C integrity table reshdr (24)   0x94 unused (60)
  */
-import { open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { type ResourceHeader, parseReshdr } from './engine/resource.js';
+import { type WimFile, openWimFile, wimName } from './engine/wim-file.js';
 
 export const WIM_HEADER_SIZE = 208;
 const MAGIC = Buffer.from('MSWIM\0\0\0', 'latin1');
@@ -94,19 +94,13 @@ export function parseWimHeader(bytes: Uint8Array, name: string): WimHeader {
   return h;
 }
 
-/** Reads and decodes the header of the WIM at `path`. */
-export async function readWimHeader(path: string): Promise<WimHeader> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new InputError(`${path}: cannot open the WIM file (${code})`, undefined, { cause: err });
-  }
+/** Reads and decodes the header of a WIM (a path, or one held open). */
+export async function readWimHeader(file: WimFile): Promise<WimHeader> {
+  const fh = await openWimFile(file, 'r');
   try {
     const buf = Buffer.alloc(WIM_HEADER_SIZE);
     const { bytesRead } = await fh.read(buf, 0, WIM_HEADER_SIZE, 0);
-    return parseWimHeader(buf.subarray(0, bytesRead), path);
+    return parseWimHeader(buf.subarray(0, bytesRead), wimName(file));
   } finally {
     await fh.close();
   }

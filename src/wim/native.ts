@@ -11,11 +11,13 @@ import { toImagePath } from './image-path.js';
 import { WimArchive } from './engine/archive.js';
 import { dataHash, isDirectory, isReparsePoint, lookup } from './engine/metadata.js';
 import { updateWim } from './engine/update.js';
+import { type WimFile, type WimHandle, wimName } from './engine/wim-file.js';
 
 /** A file's bytes from image `index` (undefined when absent), bounded by `maxBytes`. */
-export async function readWimFile(wim: string, index: number, path: string, maxBytes = MAX_READ_BYTES): Promise<Buffer | undefined> {
+export async function readWimFile(file: WimFile, index: number, path: string, maxBytes = MAX_READ_BYTES): Promise<Buffer | undefined> {
   const inner = toImagePath(path);
-  const a = await WimArchive.open(wim);
+  const wim = wimName(file);
+  const a = await WimArchive.open(file);
   try {
     checkImageIndex(a.header, index, wim);
     const img = await a.image(index);
@@ -34,8 +36,19 @@ export async function readWimFile(wim: string, index: number, path: string, maxB
   }
 }
 
+/**
+ * `held`: WIMs the caller holds open, by the name they go by (the build's boot.wim inside the base ISO); every
+ * other name is a path on disk.
+ */
 export class NativeWimBackend implements WimBackend {
   readonly name = 'lifeboat' as const;
+
+  constructor(private readonly held: ReadonlyMap<string, WimHandle> = new Map()) {}
+
+  /** The same engine, with `handle` also reachable as `name`. */
+  holding(name: string, handle: WimHandle): NativeWimBackend {
+    return new NativeWimBackend(new Map([...this.held, [name, handle]]));
+  }
 
   async available(): Promise<boolean> {
     return true;
@@ -43,16 +56,21 @@ export class NativeWimBackend implements WimBackend {
 
   /** From the header alone (the rest of the WIM is checked by the read that always follows). */
   async bootIndex(wim: string): Promise<number> {
-    const abs = resolve(wim);
-    return effectiveBootIndex(await readWimHeader(abs), abs);
+    const file = this.file(wim);
+    return effectiveBootIndex(await readWimHeader(file), wimName(file));
   }
 
   readFile(wim: string, index: number, path: string, maxBytes?: number): Promise<Buffer | undefined> {
-    return readWimFile(resolve(wim), index, path, maxBytes);
+    return readWimFile(this.file(wim), index, path, maxBytes);
   }
 
   async addFiles(wim: string, index: number, files: WimFileToAdd[]): Promise<void> {
     if (files.length === 0) return;
-    await updateWim(resolve(wim), { index, add: files.map((f) => ({ source: resolve(f.source), target: f.target })), remove: [] });
+    await updateWim(this.file(wim), { index, add: files.map((f) => ({ source: resolve(f.source), target: f.target })), remove: [] });
+  }
+
+  private file(wim: string): WimFile {
+    const handle = this.held.get(wim);
+    return handle ? { name: wim, handle } : resolve(wim);
   }
 }

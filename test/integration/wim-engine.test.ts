@@ -18,6 +18,7 @@ import { installAutostart, inspectBootWim } from '../../src/wim/autostart.js';
 import { NativeWimBackend } from '../../src/wim/native.js';
 import { LAUNCH_CMD } from '../../src/wim/overlay.js';
 import { InputError } from '../../src/errors.js';
+import { PatchedFile } from '../../src/util/patched-file.js';
 import { LIFEBOAT_BIN, lifeboat } from '../helpers/cli.js';
 import { buildHive } from '../helpers/regf.js';
 import { hasCommand, mkTempDir, pseudoRandomBytes, removeTempDir, runChecked } from '../helpers/tools.js';
@@ -176,6 +177,40 @@ describe('wim engine: WIMs made by wimlib-imagex, read and updated by ours, chec
       assert.deepEqual(await readWimFile(wim, 1, '/X.CMD'), await readFile(launcher));
     });
   }
+
+  it('a WIM held inside another file (the build\'s boot.wim in the base ISO): autostart changes only memory, its pieces are a valid WIM', async () => {
+    const work = join(dir, 'held');
+    const wim = await makeTestWim(work, 'LZX', true);
+    const wimBytes = await readFile(wim);
+    // The WIM in two extents of a container, out of order, with other bytes around them (as an ISO may hold it).
+    const half = 4096 * Math.floor(wimBytes.length / 8192);
+    const container = join(work, 'base.iso');
+    const containerBytes = Buffer.concat([pseudoRandomBytes('lead', 6144), wimBytes.subarray(half), pseudoRandomBytes('mid', 2048), wimBytes.subarray(0, half), pseudoRandomBytes('end', 999)]);
+    await writeFile(container, containerBytes);
+    const extents = [{ offset: 6144 + (wimBytes.length - half) + 2048, length: half }, { offset: 6144, length: wimBytes.length - half }];
+    const held = new PatchedFile(container, extents, wimBytes.length);
+    const name = `${container} (sources/boot.wim)`;
+    const backend = new NativeWimBackend().holding(name, held);
+
+    const result = await installAutostart(backend, name, { launcherSource: LAUNCH_CMD });
+    assert.ok((await readFile(container)).equals(containerBytes), 'the container is not written');
+    const pieces = held.pieces();
+    assert.ok(pieces.filter((p) => !('data' in p)).reduce((n, p) => n + p.size, 0) >= wimBytes.length - 208, 'the old body stays in the container');
+
+    const out = join(work, 'changed.wim');
+    await writeFile(out, Buffer.concat(pieces.map((p) => ('data' in p ? p.data : Buffer.concat(p.extents.map((e) => containerBytes.subarray(e.offset, e.offset + e.length)))))));
+    assert.match(await verify(out), /Verifying integrity/, 'wimlib checks the new integrity table');
+    const changed = join(work, 'changed2');
+    await extractImage(out, 2, changed);
+    assert.ok((await readFile(join(changed, 'Windows', 'System32', 'winpeshl.ini'))).equals(result.newIniBytes));
+    assert.ok((await readFile(join(changed, 'lifeboat', 'launch.cmd'))).equals(result.launcherBytes));
+    const other = join(work, 'other1');
+    await extractImage(out, 1, other);
+    assertSameTree(await readTree(other), await readTree(join(work, 'tree1')), 'image 1 unchanged');
+    // A damaged held WIM is refused naming it, like a file on disk.
+    const broken = new PatchedFile(container, [{ offset: 0, length: 4096 }], 4096);
+    await assert.rejects(new NativeWimBackend().holding(name, broken).bootIndex(name), (e: unknown) => e instanceof InputError && e.message.startsWith(name));
+  });
 
   it('killed in the middle of an update, the old WIM still verifies and reads the same', async () => {
     const work = join(dir, 'killed');

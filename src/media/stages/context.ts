@@ -5,8 +5,7 @@
 import type { IsoImage } from '../../iso/index.js';
 import type { RenderResult } from '../../manual/index.js';
 import type { Site } from '../../site/index.js';
-import type { WimBackend } from '../../wim/backend.js';
-import type { BaseCheck } from '../base-check.js';
+import type { BaseCheck, BootWim } from '../base-check.js';
 import type { BuildOptions, BuildReport, BuildSecrets } from '../build-types.js';
 import type { OverlayFile } from '../overlay.js';
 import type { OutputSet } from '../output-set.js';
@@ -25,7 +24,8 @@ export interface BuildContext {
   programs?: OverlayFile[];
   output?: OutputSet;
   image?: IsoImage;
-  backend?: WimBackend;
+  /** The boot image to change and the WIM backend that reaches it; none without a WIM tool. */
+  bootWim?: BootWim;
   base?: BaseCheck;
   secrets?: BuildSecrets;
   buildId?: string;

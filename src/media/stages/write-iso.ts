@@ -32,6 +32,7 @@ export const writeIso: BuildStage = {
           ...all.filter((f): f is OverlayFile & { data: Buffer } => 'data' in f).map((f) => ({ isoPath: f.isoPath, data: f.data })),
           { isoPath: MEDIA_MANIFEST_PATH, data: placeholder(manifestBytes) },
         ],
+        addPieces: all.filter((f) => 'pieces' in f).map((f) => ({ isoPath: f.isoPath, pieces: f.pieces })),
         remove: need(ctx.remove, 'the removed files'),
         bootImageFiles: need(ctx.bootImageFiles, 'the boot image files'),
         volumeId: image.primary.volumeId,

@@ -4,7 +4,6 @@
  * before anything is allocated, so a hostile WIM gives an InputError (exit code 2) and never a hang or a huge
  * allocation. Solid (LZMS/ESD), pipable and split WIMs are refused with a message saying so.
  */
-import { type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import {
   WIM_FLAG_COMPRESSION, WIM_FLAG_COMPRESS_LZMS, WIM_FLAG_COMPRESS_LZX, WIM_FLAG_COMPRESS_XPRESS, WIM_FLAG_COMPRESS_XPRESS2,
@@ -18,6 +17,7 @@ import {
   type Compression, type ResourceHeader, type ResourceReadOptions, decodeResource, readResource, readStored,
 } from './resource.js';
 import { sha1 } from './metadata-write.js';
+import { type WimFile, type WimHandle, openWimFile, wimName } from './wim-file.js';
 
 /** Limits for the parts read whole (real boot.wim: blob table < 1 MiB, XML < 64 KiB, metadata < 64 MiB). */
 const MAX_BLOB_TABLE = 256 * 2 ** 20;
@@ -28,8 +28,9 @@ const hex = (h: Buffer): string => h.toString('hex');
 
 export class WimArchive {
   private constructor(
+    /** The file's path, or the name a held WIM goes by (in messages and cache keys). */
     readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly fh: WimHandle,
     readonly fileSize: number,
     readonly header: WimHeader,
     readonly compression: Compression,
@@ -48,14 +49,9 @@ export class WimArchive {
   }
 
   /** Opens and checks a WIM; the caller closes it. Damaged or unsupported: InputError naming the file. */
-  static async open(path: string, mode: 'r' | 'r+' = 'r'): Promise<WimArchive> {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, mode);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new InputError(`${path}: cannot open the WIM file (${code})`, undefined, { cause: err });
-    }
+  static async open(file: WimFile, mode: 'r' | 'r+' = 'r'): Promise<WimArchive> {
+    const path = wimName(file);
+    const fh = await openWimFile(file, mode);
     try {
       return await WimArchive.load(path, fh);
     } catch (err) {
@@ -64,7 +60,7 @@ export class WimArchive {
     }
   }
 
-  private static async load(path: string, fh: FileHandle): Promise<WimArchive> {
+  private static async load(path: string, fh: WimHandle): Promise<WimArchive> {
     const fileSize = (await fh.stat()).size;
     const hb = Buffer.alloc(WIM_HEADER_SIZE);
     const { bytesRead } = await fh.read(hb, 0, WIM_HEADER_SIZE, 0);
@@ -94,7 +90,7 @@ export class WimArchive {
     await this.fh.close();
   }
 
-  get handle(): FileHandle {
+  get handle(): WimHandle {
     return this.fh;
   }
 
@@ -183,7 +179,7 @@ function checkChunk(h: WimHeader, path: string, c: Compression, minOrder: number
   return c;
 }
 
-function readerOf(fh: FileHandle) {
+function readerOf(fh: WimHandle) {
   return async (position: number, length: number): Promise<Buffer> => {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;

@@ -5,8 +5,8 @@
  * the old table (as wimlib does) and only the rest is hashed.
  */
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { WIM_HEADER_SIZE } from '../header.js';
+import type { WimHandle } from './wim-file.js';
 
 export const INTEGRITY_CHUNK = 10 * 2 ** 20;
 
@@ -17,7 +17,7 @@ export interface OldIntegrity {
 }
 
 /** Builds the table for [208, end) of `fh`; `old` lets unchanged chunks be reused. */
-export async function buildIntegrityTable(fh: FileHandle, end: number, old?: OldIntegrity,
+export async function buildIntegrityTable(fh: WimHandle, end: number, old?: OldIntegrity,
   onProgress?: (done: number, total: number) => void): Promise<Buffer> {
   const total = end - WIM_HEADER_SIZE;
   const n = Math.ceil(total / INTEGRITY_CHUNK);

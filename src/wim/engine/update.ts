@@ -10,7 +10,7 @@
  * the old WIM, which stays valid (only trailing bytes were added); on an error the file is cut back to its old size.
  */
 import { createHash } from 'node:crypto';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { InputError, JobError } from '../../errors.js';
 import { WIM_HEADER_SIZE } from '../header.js';
 import { toImagePath } from '../image-path.js';
@@ -22,6 +22,7 @@ import { sha1, toFiletime, writeMetadata } from './metadata-write.js';
 import { RESHDR_FLAG_METADATA, type ResourceHeader, writeReshdr } from './resource.js';
 import { type RefDelta, addFile, imageStats, removePath } from './tree-edit.js';
 import { encodeXml, updateXml } from './xml.js';
+import { type WimFile, type WimHandle, wimName } from './wim-file.js';
 
 export interface UpdatePlan {
   /** 1-based image to change. */
@@ -68,7 +69,7 @@ async function hashFile(path: string): Promise<{ hash: Buffer; size: number }> {
 }
 
 /** Copies `path` to `out` at `at`; the data must still hash to `hash` (the file did not change meanwhile). */
-async function copyInto(path: string, out: FileHandle, at: number, size: number, hash: Buffer): Promise<void> {
+async function copyInto(path: string, out: WimHandle, at: number, size: number, hash: Buffer): Promise<void> {
   const fh = await open(path, 'r');
   try {
     const h = createHash('sha1');
@@ -87,7 +88,7 @@ async function copyInto(path: string, out: FileHandle, at: number, size: number,
   }
 }
 
-async function writeAll(fh: FileHandle, b: Buffer, at: number): Promise<void> {
+async function writeAll(fh: WimHandle, b: Buffer, at: number): Promise<void> {
   let done = 0;
   while (done < b.length) {
     const { bytesWritten } = await fh.write(b, done, b.length - done, at + done);
@@ -113,10 +114,11 @@ async function checkSources(plan: UpdatePlan): Promise<{ source: string; target:
   return out;
 }
 
-/** Applies `plan` to the WIM at `path` in place (append mode). Damaged WIM or bad plan: InputError. */
-export async function updateWim(path: string, plan: UpdatePlan, opts: UpdateOptions = {}): Promise<UpdateResult> {
+/** Applies `plan` to the WIM in place (append mode). Damaged WIM or bad plan: InputError. */
+export async function updateWim(file: WimFile, plan: UpdatePlan, opts: UpdateOptions = {}): Promise<UpdateResult> {
+  const path = wimName(file);
   const adds = await checkSources(plan);
-  const wim = await WimArchive.open(path, 'r+');
+  const wim = await WimArchive.open(file, 'r+');
   const oldSize = wim.fileSize;
   let appended = false;
   try {
