@@ -6,7 +6,7 @@
 import { hostNode } from './host-tree.js';
 import { type BootImageInfo, type IsoEntry, IsoImage } from './reader.js';
 import { type Extent, type PieceSource, type TreeDir, type TreeNode, findNode, newDir, placeNode, removeNode, splitIsoPath } from './tree.js';
-import { type BootImagePlan, type CarriedSystemArea, type WriteResult, writeIso } from './writer.js';
+import { type BootImagePlan, type CarriedSystemArea, type WriteOptions, type WriteResult, writeIso } from './writer.js';
 import { SECTOR } from './bytes.js';
 import { appendedArea } from './system-area.js';
 import type { Progress } from './writer.js';
@@ -36,6 +36,10 @@ export interface RemasterOptions {
   onProgress?: Progress;
   /** Hash the output while writing it. */
   sha256?: boolean;
+  /** Send the output to disk while it is written; be told what is written while it is (see WriteOptions). */
+  writeBehind?: boolean;
+  onLayout?: WriteOptions['onLayout'];
+  onWrittenThrough?: WriteOptions['onWrittenThrough'];
 }
 
 /** Two entries of the base whose names differ only in case ("/a/README" and "/a/readme"). */
@@ -165,6 +169,9 @@ export async function remaster(o: RemasterOptions): Promise<WriteResult & { adde
       systemArea: image.systemAreaInfo.empty ? undefined : carriedSystemArea(image),
       onProgress: o.onProgress,
       sha256: o.sha256,
+      writeBehind: o.writeBehind,
+      onLayout: o.onLayout,
+      onWrittenThrough: o.onWrittenThrough,
     });
     return { ...result, added: (o.add?.length ?? 0) + (o.addBytes?.length ?? 0) + (o.addPieces?.length ?? 0), removed };
   } finally {

@@ -14,7 +14,7 @@ import { SYSTEM_AREA_BYTES, gptBackupBytes, imageAlignment, patchSystemArea } fr
 import { type DataSource, type TreeDir, type TreeFile, findNode } from './tree.js';
 import { encodeBootRecord, encodeTerminator, encodeVolumeDescriptor } from './volume-descriptor.js';
 import { type IsoOutput, openOutput } from './output.js';
-import { type FileRegion, SequentialWriter, wholeFile } from '../util/sequential-writer.js';
+import { type FileRegion, SequentialWriter, WRITE_BEHIND_BYTES, wholeFile } from '../util/sequential-writer.js';
 import { inputError, sourceChanged } from '../util/io-errors.js';
 import { open } from 'node:fs/promises';
 
@@ -50,6 +50,15 @@ export interface WriteOptions {
   onProgress?: Progress;
   /** Compute the image's SHA-256 while writing (costs a core's time; the build wants it, a plain create not). */
   sha256?: boolean;
+  /** Send the image to disk while it is written (fdatasync in the background every 64 MiB). */
+  writeBehind?: boolean;
+  /**
+   * Told before any byte is written: everything a reader needs to list the image (volume descriptors, path tables,
+   * directories, boot catalog, the first sectors of each boot image) lies below `listableEnd`.
+   */
+  onLayout?: (layout: { listableEnd: number; bytes: number }) => void;
+  /** Told as the image is written: every byte below `offset` is in place (so it can be read while it is written). */
+  onWrittenThrough?: (offset: number) => void;
 }
 
 export interface WriteResult {
@@ -165,8 +174,10 @@ export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteO
   try {
     const progress = options.onProgress;
     w = await SequentialWriter.create(out.handle, totalBytes, {
-      name: out.path, hashOutput: options.sha256, onWritten: progress && ((n) => progress(n, totalBytes)),
+      name: out.path, hashOutput: options.sha256, writeBehindBytes: options.writeBehind ? WRITE_BEHIND_BYTES : undefined, onWritten: progress && ((n) => progress(n, totalBytes)),
+      onWrittenThrough: options.onWrittenThrough,
     });
+    options.onLayout?.({ listableEnd: listableEnd(layout, placed, totalBytes), bytes: totalBytes });
     const regions = new Map<DataSource, FileRegion>();
     for (const file of layout.files) {
       const region = regionOf(file.source);
@@ -236,6 +247,13 @@ export async function writeIso(output: IsoOutput, root: TreeDir, options: WriteO
     throw e;
   }
   return { path: out.path, bytes: totalBytes, sha256, bootEntries: placed.map((p) => ({ lba: p.lba, size: p.size })) };
+}
+
+/** Where the structures a reader lists the image from end: the first file's data, or a boot image's head beyond it. */
+function listableEnd(layout: Layout, placed: readonly PlacedImage[], totalBytes: number): number {
+  let filesStart = totalBytes;
+  for (const lba of layout.fileLba.values()) filesStart = Math.min(filesStart, lba * SECTOR);
+  return Math.max(filesStart, ...placed.map((p) => (p.appended ? totalBytes : p.lba * SECTOR + Math.min(p.size, 4096))));
 }
 
 function regionOf(source: DataSource): FileRegion | undefined {

@@ -37,6 +37,7 @@ export async function buildMedia(o: BuildOptions, stages: readonly BuildStage[] 
     return { report: need(ctx.report, 'the report'), files: need(ctx.files, 'the committed files') };
   } finally {
     await stopManual(ctx);
+    await ctx.usbDraft?.catch(() => undefined); // written alongside the ISO: nothing is left writing
     if (!committed) await ctx.output?.dispose();
     await ctx.image?.close();
     ctx.secrets?.sharePassword.wipe();

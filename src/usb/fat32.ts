@@ -16,7 +16,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import { InputError, JobError, LifeboatError } from '../errors.js';
 import { IoError, ensureFreeSpace, outputError, sourceChanged } from '../util/io-errors.js';
-import { type FileRegion, SequentialWriter, wholeFile } from '../util/sequential-writer.js';
+import { type FileRegion, SequentialWriter, WRITE_BEHIND_BYTES, wholeFile } from '../util/sequential-writer.js';
 import {
   assignShortNames,
   DIR_ENTRY_SIZE,
@@ -107,6 +107,10 @@ export interface UsbImageOptions extends UsbLayoutOptions {
   hashImage?: boolean;
   /** fsync the image before returning (do this before renaming a temp file into place). Default false. */
   sync?: boolean;
+  /** Send the image to disk while it is written (fdatasync in the background every 64 MiB). */
+  writeBehind?: boolean;
+  /** Resolves once bytes [0, end) of an input file may be read (one still being written is read behind its writer). */
+  inputReady?: (path: string, end: number) => Promise<void>;
   /**
    * Hash each range of the block map on the way through (default true). false for an image that is changed and
    * mapped again afterwards (a build installs syslinux): the map then gives where the ranges are, with empty hashes.
@@ -637,7 +641,10 @@ export async function writeUsbImage(
   const fh = typeof output === 'string' ? await openOutput(output) : output;
   let w: SequentialWriter | undefined;
   try {
-    w = await SequentialWriter.create(fh, plan.imageSize, { name: outputName, hashOutput: options.hashImage, mapRanges: true, hashRanges: options.hashRanges });
+    w = await SequentialWriter.create(fh, plan.imageSize, {
+      name: outputName, hashOutput: options.hashImage, mapRanges: true, hashRanges: options.hashRanges,
+      writeBehindBytes: options.writeBehind ? WRITE_BEHIND_BYTES : undefined, inputReady: options.inputReady,
+    });
     const P = plan.partition.offset;
 
     await w.write(mbr);

@@ -8,7 +8,10 @@
  *   thousands of small files do not each pay their open/read latency in turn;
  * - chunks that are all zeros are not written (the pre-sized file already reads as zero there);
  * - on the way through, optionally, the SHA-256 of the whole output and a block map: the written ranges (block
- *   aligned, at most 32 MiB each) with a SHA-256 each, so a flasher can write and verify only those.
+ *   aligned, at most 32 MiB each) with a SHA-256 each, so a flasher can write and verify only those;
+ * - optionally (`writeBehindBytes`), the output is sent to disk while it is written: an fdatasync starts in the
+ *   background after every so many bytes, so the disk works alongside instead of all of it waiting for one flush
+ *   at the end (a flush's failure is reported by `finish`, which waits for the last one).
  *
  * Every byte reaches `emit` once and in order; that is what makes the hashes right. Errors are IoErrors that name
  * the file: an input that shrank while it was copied is 'source-changed', whatever the image.
@@ -22,6 +25,8 @@ export const BLOCK_SIZE = 4096;
 /** Ranges are cut at this length so a read-back mismatch is located to within 32 MiB. */
 export const MAX_RANGE_LENGTH = 32 * 2 ** 20;
 const BUFFER_BYTES = 4 << 20;
+/** How much is written between write-behind flushes where a caller asks for them (`writeBehind: true`). */
+export const WRITE_BEHIND_BYTES = 64 << 20;
 const ZEROS = Buffer.alloc(BUFFER_BYTES);
 /** Chunk of a large copy. */
 const COPY_BYTES = 1 << 20;
@@ -60,6 +65,15 @@ export interface SequentialWriterOptions {
   hashRanges?: boolean;
   /** Called after every chunk handed to the file, with the bytes handed over so far (gaps not counted). */
   onWritten?: (bytes: number) => void;
+  /** Start an fdatasync in the background after every this many bytes handed over (one at a time). */
+  writeBehindBytes?: number;
+  /** Called as the output is written: every byte below `offset` is in place (gaps read as zeros). */
+  onWrittenThrough?: (offset: number) => void;
+  /**
+   * Resolves once bytes [0, end) of input `path` may be read: an input still being written by someone else (the
+   * build's USB image is copied from the ISO while the ISO is written) is read only behind its writer.
+   */
+  inputReady?: (path: string, end: number) => Promise<void>;
 }
 
 export interface WriterResult {
@@ -82,6 +96,9 @@ export class SequentialWriter {
   /** End of what was hashed and handed over (every byte before it is accounted for). */
   private emitted = 0;
   private handedOver = 0;
+  /** The background fdatasync in flight (write-behind), and where the next one is due. */
+  private writeBehind: Promise<void> | undefined;
+  private writeBehindDue: number;
   private range: { start: number; hash: Hash | undefined } | undefined;
   private readonly ranges: WrittenRange[] = [];
   private readonly inputs = new Map<string, Promise<FileHandle>>();
@@ -98,6 +115,7 @@ export class SequentialWriter {
     private readonly options: SequentialWriterOptions,
   ) {
     this.outputHash = options.hashOutput ? createHash('sha256') : undefined;
+    this.writeBehindDue = options.writeBehindBytes ?? Infinity;
   }
 
   /** Sizes `fh` (open for writing) to exactly `size` zero bytes and returns a writer positioned at 0. */
@@ -173,6 +191,7 @@ export class SequentialWriter {
         for (let at = 0; at < extent.length; i++) {
           const chunk = this.copyBuffers[i % 2]!;
           const want = Math.min(COPY_BYTES, extent.length - at);
+          await this.options.inputReady?.(region.path, extent.offset + at + want);
           const got = await readFully(input, chunk.subarray(0, want), extent.offset + at, region.path);
           if (got < want) throw sourceChanged(region.path, done + got, region.size, this.options.name);
           await this.emit(chunk.subarray(0, want));
@@ -190,6 +209,8 @@ export class SequentialWriter {
       if (this.options.mapRanges) await this.closeRange();
       else await this.flush();
       await this.settle();
+      await this.writeBehind;
+      if (this.failure) throw this.failure;
     } finally {
       await this.closeInputs();
     }
@@ -200,12 +221,14 @@ export class SequentialWriter {
       result.sha256 = this.outputHash.digest('hex');
     }
     if (this.options.mapRanges) result.ranges = this.ranges;
+    this.options.onWrittenThrough?.(this.size);
     return result;
   }
 
   /** After a failure: waits for the write in flight and closes the inputs (errors are not reported twice). */
   async abandon(): Promise<void> {
     await this.pending.catch(() => undefined);
+    await this.writeBehind;
     await this.closeInputs();
   }
 
@@ -254,6 +277,7 @@ export class SequentialWriter {
 
   private readRegion(region: FileRegion, into: Buffer): Promise<void> {
     return this.withInput(region, async (input) => {
+      await this.options.inputReady?.(region.path, Math.max(...region.extents.map((e) => e.offset + e.length)));
       let done = 0;
       for (const e of region.extents) {
         const got = await readFully(input, into.subarray(done, done + e.length), e.offset, region.path);
@@ -380,6 +404,21 @@ export class SequentialWriter {
     }
     this.handedOver += chunk.length;
     this.options.onWritten?.(this.handedOver);
+    this.options.onWrittenThrough?.(position + chunk.length);
+    if (this.handedOver >= this.writeBehindDue && !this.writeBehind) this.startWriteBehind();
+  }
+
+  private startWriteBehind(): void {
+    this.writeBehindDue = this.handedOver + this.options.writeBehindBytes!;
+    this.writeBehind = this.fh.datasync().then(
+      () => {
+        this.writeBehind = undefined;
+      },
+      (e: unknown) => {
+        this.writeBehind = undefined;
+        this.failure ??= outputError(this.options.name, e);
+      },
+    );
   }
 }
 

@@ -14,7 +14,8 @@ import { hostDir, writeIso } from '../../src/iso/index.js';
 import { fileSource, writeUsbImage } from '../../src/usb/fat32.js';
 import { IoError } from '../../src/util/io-errors.js';
 import { BLOCK_SIZE, MAX_RANGE_LENGTH, SequentialWriter, wholeFile } from '../../src/util/sequential-writer.js';
-import { tempDirFor } from '../helpers/tools.js';
+import { Frontier } from '../../src/util/frontier.js';
+import { pseudoRandomBytes, tempDirFor } from '../helpers/tools.js';
 
 const MIB = 2 ** 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -90,6 +91,67 @@ describe('SequentialWriter', () => {
       } finally {
         await fh.close();
       }
+    }
+  });
+});
+
+describe('SequentialWriter: one image read while another is written (the build\'s USB image follows its ISO)', () => {
+  it('a second writer copies regions of the first one\'s output only behind it, and gets every byte right', async (t) => {
+    const dir = await tempDirFor(t, 'seq-writer');
+    const first = join(dir, 'first.iso');
+    const size = 24 * MIB;
+    const source = pseudoRandomBytes('followed', size);
+    const written = new Frontier();
+    const seen: number[] = [];
+    const a = await open(first, 'w+');
+    const b = await open(join(dir, 'second.img'), 'w+');
+    try {
+      const wa = await SequentialWriter.create(a, size, {
+        name: 'first.iso', onWrittenThrough: (o) => {
+          seen.push(o);
+          written.advanceTo(o);
+        },
+      });
+      // Small regions (read ahead at once) and large ones, in the order the first writer writes them.
+      const regions = [{ offset: 0, length: 3000 }, { offset: 4096, length: 200_000 }, { offset: 2 * MIB, length: 9 * MIB }, { offset: 20 * MIB, length: 4 * MIB }]
+        .map((e) => ({ path: first, extents: [e], size: e.length }));
+      const total = regions.reduce((n, r) => n + r.size, 0);
+      const wb = await SequentialWriter.create(b, total, { name: 'second.img', inputReady: (path, end) => (path === first ? written.reached(end - 1) : Promise.resolve()) });
+      const copying = (async () => {
+        wb.expect(regions);
+        for (const r of regions) await wb.copy(r);
+        await wb.finish();
+      })();
+      for (let o = 0; o < size; o += MIB) await wa.write(source.subarray(o, o + MIB));
+      await wa.finish();
+      await copying;
+      const out = Buffer.alloc(total);
+      await b.read(out, 0, total, 0);
+      assert.ok(out.equals(Buffer.concat(regions.map((r) => source.subarray(r.extents[0]!.offset, r.extents[0]!.offset + r.size)))), 'every byte as the first writer wrote it');
+      assert.deepEqual(seen, [...seen].sort((x, y) => x - y), 'written-through offsets only grow');
+      assert.equal(seen.at(-1), size);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('write-behind: a flush that fails is reported by finish, naming the output', async (t) => {
+    const dir = await tempDirFor(t, 'seq-writer');
+    const fh = await open(join(dir, 'w.img'), 'w+');
+    try {
+      const failing = Object.assign(Object.create(fh) as typeof fh, {
+        datasync: async () => {
+          throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+        },
+      });
+      const w = await SequentialWriter.create(failing, 8 * MIB, { name: 'w.img', writeBehindBytes: MIB });
+      await assert.rejects(async () => {
+        for (let o = 0; o < 8 * MIB; o += MIB) await w.write(Buffer.alloc(MIB, 1));
+        await w.finish();
+      }, (e: unknown) => e instanceof IoError && /w\.img/.test(e.message));
+    } finally {
+      await fh.close();
     }
   });
 });

@@ -32,7 +32,7 @@ export const composeOverlay: BuildStage = {
       { pdf: false, sealedPage: false },
     );
     const overlay: OverlayFile[] = [
-      ...need(ctx.programs, 'the programs'), textFile('/lifeboat/site.json', siteJson), textFile('/lifeboat/vault.json', need(ctx.vault, 'the vault')),
+      ...need(ctx.programs, 'the programs'), textFile('/lifeboat/site.json', siteJson), textFile('/lifeboat/vault.json', await need(ctx.vault, 'the vault')),
       await hostFile(`/lifeboat/manual/${basename(mediaManual.html)}`, mediaManual.html, 'the manual'), ...need(ctx.drivers, 'the drivers').files,
     ];
     ctx.overlay = overlay;

@@ -9,6 +9,7 @@ import type { BaseCheck, BootWim } from '../base-check.js';
 import type { BuildOptions, BuildReport, BuildSecrets } from '../build-types.js';
 import type { OverlayFile } from '../overlay.js';
 import type { OutputSet } from '../output-set.js';
+import type { UsbDraft } from './write-usb.js';
 
 export interface BuildContext {
   readonly options: BuildOptions;
@@ -29,7 +30,8 @@ export interface BuildContext {
   base?: BaseCheck;
   secrets?: BuildSecrets;
   buildId?: string;
-  vault?: string;
+  /** vault.json, being sealed (scrypt) while the next stages run. */
+  vault?: Promise<string>;
   /** The base's hash, taken in a worker alongside the rest of the build. */
   baseSha256?: Promise<string>;
   autostart?: BuildReport['autostart'];
@@ -47,7 +49,10 @@ export interface BuildContext {
   remove?: string[];
   bootImageFiles?: { platformId: number; isoPath: string }[];
   /** The ISO: its hash (taken in a worker while the build goes on) and the hashes of its files, by lowercase path. */
-  iso?: { name: string; bytes: number; sha256: Promise<string>; fileHashes: ReadonlyMap<string, string> };
+  /** `manifest`: MANIFEST.sha256 as written into it (the USB image gets the same). */
+  iso?: { name: string; bytes: number; sha256: Promise<string>; fileHashes: ReadonlyMap<string, string>; manifest: Buffer };
+  /** The USB image's bulk, written alongside the ISO (write-usb finishes it). */
+  usbDraft?: Promise<UsbDraft>;
   usb?: BuildReport['usb'] & { name?: string; blockmap?: string; bmap?: string; sha256?: string };
   /** The manual, being printed while the images are written; `checksums` gives it the media's SHA-256 at the end. */
   manualJob?: { printed: Promise<RenderResult>; checksums: (sha256: readonly string[]) => void; abandon: (why: Error) => void };

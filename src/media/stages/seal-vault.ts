@@ -17,15 +17,15 @@ export const sealTheVault: BuildStage = {
     const secrets = await ctx.options.secrets(site);
     ctx.secrets = secrets;
     ctx.buildId = buildIdFor(site, ctx.now);
-    // Sealed first: scrypt needs 128 MiB, best taken while little else is in memory.
+    // scrypt (in the thread pool, 128 MiB) runs while the autostart is added; composing \lifeboat\ waits for it.
     ctx.say('sealing the vault');
     const payload: VaultPayload = {
       share: { user: site.share.user, domain: site.share.domain, password: secrets.sharePassword },
       veeamEncryptionPassword: secrets.veeamEncryptionPassword,
     };
-    ctx.vault = serialiseVault(await sealVault(payload, secrets.unlock, site.site.id));
+    ctx.vault = sealVault(payload, secrets.unlock, site.site.id).then(serialiseVault);
     // The base's hash (for the report) is taken in a worker, alongside the rest of the build, after scrypt's peak.
-    ctx.baseSha256 = sha256FileInWorker(ctx.options.base);
-    ctx.baseSha256.catch(() => undefined); // awaited for the report; a failure there surfaces then
+    ctx.baseSha256 = ctx.vault.then(() => sha256FileInWorker(ctx.options.base));
+    for (const p of [ctx.vault, ctx.baseSha256]) p.catch(() => undefined); // awaited later; a failure surfaces there
   },
 };

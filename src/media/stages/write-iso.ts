@@ -6,6 +6,7 @@ import { outputError } from '../../util/io-errors.js';
 import { MEDIA_MANIFEST_PATH, type MediaEntry, isoEntries, patchInPlace, placeholder, placeholderBytes, renderMediaManifest } from '../media-manifest.js';
 import { type OverlayFile, manifestFile, sha256OfOverlay } from '../overlay.js';
 import { type BuildStage, need } from './context.js';
+import { followIso } from './write-usb.js';
 
 export const writeIso: BuildStage = {
   id: 'write-iso',
@@ -22,48 +23,64 @@ export const writeIso: BuildStage = {
     const handle = await open(out, 'w').catch((e: unknown) => {
       throw outputError(out, e);
     });
-    let iso: Awaited<ReturnType<typeof remaster>>;
+    // The USB image is written alongside, from the ISO's files as they are written.
+    let isoDone = false;
+    const usb = o.usb === false ? undefined : followIso(ctx, out, () => isoDone);
+    ctx.usbDraft = usb?.draft;
     try {
-      iso = await remaster({
-        base: o.base,
-        out: { handle, path: out },
-        add: all.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f).map((f) => ({ source: f.hostPath, isoPath: f.isoPath })),
-        addBytes: [
-          ...all.filter((f): f is OverlayFile & { data: Buffer } => 'data' in f).map((f) => ({ isoPath: f.isoPath, data: f.data })),
-          { isoPath: MEDIA_MANIFEST_PATH, data: placeholder(manifestBytes) },
-        ],
-        addPieces: all.filter((f) => 'pieces' in f).map((f) => ({ isoPath: f.isoPath, pieces: f.pieces })),
-        remove: need(ctx.remove, 'the removed files'),
-        bootImageFiles: need(ctx.bootImageFiles, 'the boot image files'),
-        volumeId: image.primary.volumeId,
-        date: o.date,
-        onProgress: o.onProgress,
-      });
-    } finally {
-      await handle.close();
+      let iso: Awaited<ReturnType<typeof remaster>>;
+      try {
+        iso = await remaster({
+          base: o.base,
+          out: { handle, path: out },
+          add: all.filter((f): f is OverlayFile & { hostPath: string } => 'hostPath' in f).map((f) => ({ source: f.hostPath, isoPath: f.isoPath })),
+          addBytes: [
+            ...all.filter((f): f is OverlayFile & { data: Buffer } => 'data' in f).map((f) => ({ isoPath: f.isoPath, data: f.data })),
+            { isoPath: MEDIA_MANIFEST_PATH, data: placeholder(manifestBytes) },
+          ],
+          addPieces: all.filter((f) => 'pieces' in f).map((f) => ({ isoPath: f.isoPath, pieces: f.pieces })),
+          remove: need(ctx.remove, 'the removed files'),
+          bootImageFiles: need(ctx.bootImageFiles, 'the boot image files'),
+          volumeId: image.primary.volumeId,
+          date: o.date,
+          onProgress: o.onProgress,
+          writeBehind: true,
+          onLayout: usb?.onLayout,
+          onWrittenThrough: usb?.onWrittenThrough,
+        });
+      } finally {
+        await handle.close();
+      }
+      isoDone = true;
+      // Both manifests are filled in now that every byte they describe is written: MANIFEST.sha256 from the hashes
+      // taken meanwhile, then the media manifest (the files MANIFEST.sha256 covers are not read again, the base's
+      // other files are read back).
+      const written = await IsoImage.open(out);
+      let entries: MediaEntry[];
+      let manifest: ReturnType<typeof manifestFile>;
+      try {
+        const hashes = new Map(await need(ctx.fileHashes, 'the file hashes'));
+        manifest = manifestFile(hashes);
+        await patchInPlace(out, written.find(manifest.isoPath)!.extents, manifest.data);
+        hashes.set(manifest.isoPath, await sha256OfOverlay(manifest));
+        entries = await isoEntries(written, new Map([...hashes].map(([path, sha256]) => [path.toLowerCase(), sha256])));
+        await patchInPlace(out, written.find(MEDIA_MANIFEST_PATH)!.extents, renderMediaManifest('iso', entries, manifestBytes));
+      } finally {
+        await written.close();
+      }
+      if ((await stat(out)).size !== iso.bytes) throw new Error(`${out} changed size while its manifest was written`);
+      // The finished image is hashed in a worker and starts going to disk while the USB image is finished.
+      const sha256 = sha256FileInWorker(out);
+      sha256.catch(() => undefined); // awaited by the manual and the report
+      output.syncSoon(name);
+      // The USB image carries the same files: their hashes are reused there (names with @ are boot structures).
+      const fileHashes = new Map(entries.filter((e) => !e.name.startsWith('@')).map((e) => [`/${e.name.toLowerCase()}`, e.sha256]));
+      ctx.iso = { name, bytes: iso.bytes, sha256, fileHashes, manifest: manifest.data };
+    } catch (e) {
+      // The USB image stops with the ISO, before the stage gives up: nothing is left writing.
+      usb?.fail(e);
+      await usb?.draft.catch(() => undefined);
+      throw e;
     }
-    // Both manifests are filled in now that every byte they describe is written: MANIFEST.sha256 from the hashes
-    // taken meanwhile, then the media manifest (the files MANIFEST.sha256 covers are not read again, the base's
-    // other files are read back).
-    const written = await IsoImage.open(out);
-    let entries: MediaEntry[];
-    try {
-      const hashes = new Map(await need(ctx.fileHashes, 'the file hashes'));
-      const manifest = manifestFile(hashes);
-      await patchInPlace(out, written.find(manifest.isoPath)!.extents, manifest.data);
-      hashes.set(manifest.isoPath, await sha256OfOverlay(manifest));
-      entries = await isoEntries(written, new Map([...hashes].map(([path, sha256]) => [path.toLowerCase(), sha256])));
-      await patchInPlace(out, written.find(MEDIA_MANIFEST_PATH)!.extents, renderMediaManifest('iso', entries, manifestBytes));
-    } finally {
-      await written.close();
-    }
-    if ((await stat(out)).size !== iso.bytes) throw new Error(`${out} changed size while its manifest was written`);
-    // The finished image is hashed in a worker and starts going to disk while the USB image is written.
-    const sha256 = sha256FileInWorker(out);
-    sha256.catch(() => undefined); // awaited by the manual and the report
-    output.syncSoon(name);
-    // The USB image carries the same files: their hashes are reused there (names with @ are boot structures).
-    const fileHashes = new Map(entries.filter((e) => !e.name.startsWith('@')).map((e) => [`/${e.name.toLowerCase()}`, e.sha256]));
-    ctx.iso = { name, bytes: iso.bytes, sha256, fileHashes };
   },
 };

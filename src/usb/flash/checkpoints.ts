@@ -17,7 +17,7 @@
  * at its next step once there is one, and everything waiting on `flushed` is woken with it.
  */
 import { targetError } from './errors.js';
-import { Frontier } from './frontier.js';
+import { Frontier } from '../../util/frontier.js';
 import type { FlashTarget } from './target.js';
 
 export class Checkpoints {

@@ -16,7 +16,7 @@ import { BLOCK_SIZE, type BlockMap } from '../block-map.js';
 import { BlockMapMismatchError, ShortReadError, ShortWriteError, VerifyMismatchError, targetError, type FlashPhase } from './errors.js';
 import { fatUsage, uncovered } from './fat-usage.js';
 import { Checkpoints } from './checkpoints.js';
-import { Frontier } from './frontier.js';
+import { Frontier } from '../../util/frontier.js';
 import type { FlashTarget } from './target.js';
 
 export { loadBlockMap, validateBlockMap, type LoadedBlockMap } from './map-file.js';
