@@ -160,6 +160,13 @@ function namedEntityLength(buf: Buffer, at: number, end: number): number {
   for (const r of ref) if (at + r.length <= end && startsWith(buf, at, r)) return r.length;
   return 0;
 }
+/** As namedEntityLength for the three entities Veeam's escaped documents are made of (`lt;` `gt;` `quot;`), else 0. */
+function commonEntityLength(buf: Buffer, at: number, end: number): number {
+  const a = buf[at];
+  if ((a === 0x6c || a === 0x67) && at + 3 <= end && buf[at + 1] === 0x74 && buf[at + 2] === 0x3b) return 3; // lt; gt;
+  if (a === 0x71 && at + 5 <= end && buf[at + 1] === 0x75 && buf[at + 2] === 0x6f && buf[at + 3] === 0x74 && buf[at + 4] === 0x3b) return 5; // quot;
+  return 0;
+}
 const NAMED_BY_FIRST_BYTE: readonly (readonly string[] | undefined)[] = (() => {
   const out: string[][] = [];
   for (const n of Object.keys(NAMED)) (out[n.charCodeAt(0)] ??= []).push(`${n};`);
@@ -196,6 +203,9 @@ function decodeNamedBytes(buf: Buffer, s: number, amp: number, e: number): strin
   }
   return out.toString('utf8', 0, o);
 }
+
+/** The most quoted values of a tag the scanner notes for TagAttributes (Veeam's OIB has ~55 attributes). */
+const MAX_QUOTES = 256;
 
 /** Slots of TagAttributes' name table (a power of two). */
 const NAME_SLOTS = 256;
@@ -242,14 +252,29 @@ export class TagAttributes {
   /** Per attribute: name start, name end, value start, value end. Allocated on first use (most fragments need none). */
   private pos = new Int32Array(0);
 
+  /**
+   * The quoted values the scanner skipped in the tag, as pairs of positions of the opening and the closing quote
+   * (`quoteCount` pairs; -1 when it did not keep them): index() then need not look for the values again.
+   */
+  private quotes: Int32Array = new Int32Array(0);
+  private quoteCount = -1;
+  /** Where the next `&` of the document is, at or after the last value looked at (-1: there is none; one scan each). */
+  private nextAmp = 0;
+
+  /** Where the value {@link locate} found last starts and ends in {@link bytes} (as written, entities not decoded). */
+  valueStart = 0;
+  valueEnd = 0;
+
   constructor(private readonly limits: XmlLimits) {}
 
-  /** @internal The scanner points the object at the next tag. */
-  reset(buf: Buffer, from: number, to: number, tag: string): void {
+  /** @internal The scanner points the object at the next tag (and says where its quoted values are). */
+  reset(buf: Buffer, from: number, to: number, tag: string, quotes: Int32Array, quoteCount: number): void {
     this.buf = buf;
     this.from = from;
     this.to = to;
     this.tag = tag;
+    this.quotes = quotes;
+    this.quoteCount = quoteCount;
     this.indexed = false;
     this.allPlain = undefined;
   }
@@ -267,11 +292,33 @@ export class TagAttributes {
    * {@link get}, whose result is dropped.
    */
   check(name: string): void {
-    if (!this.indexed) this.index();
     // Most often every value of the tag passes: known after one look at the long ones, for all the names checked.
-    if ((this.allPlain ??= this.everyValuePlain())) return;
+    if (this.plain()) return;
     const n = this.find(name);
     if (n !== -1 && !this.isPlain(this.pos[4 * n + 2] as number, this.pos[4 * n + 3] as number)) this.value(n);
+  }
+
+  /**
+   * True when every attribute value of the tag certainly passes {@link check}: then neither `check` nor `get` can
+   * refuse anything in it, whatever is asked in whatever order. Indexes the tag (which refuses bad attribute syntax).
+   */
+  plain(): boolean {
+    if (!this.indexed) this.index();
+    return (this.allPlain ??= this.everyValuePlain());
+  }
+
+  /** The document's bytes: with {@link locate}, a value can be read without being decoded into a string first. */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /** Finds an attribute and sets valueStart and valueEnd to its raw value; false when the tag has none of that name. */
+  locate(name: string): boolean {
+    const n = this.find(name);
+    if (n === -1) return false;
+    this.valueStart = this.pos[4 * n + 2] as number;
+    this.valueEnd = this.pos[4 * n + 3] as number;
+    return true;
   }
 
   private everyValuePlain(): boolean {
@@ -289,17 +336,19 @@ export class TagAttributes {
   private isPlain(s: number, e: number): boolean {
     if (e - s > this.limits.maxAttributeLength) return false;
     const buf = this.buf;
-    if (e - s <= 256) {
+    // Byte by byte up to a few KiB: the escaped documents Veeam keeps per point (GuestInfo, Stats, PartialPath) have an
+    // entity every few bytes, and a call per `&` cost more than looking at each byte.
+    if (e - s <= 8192) {
       for (let k = s; k < e; k++) {
         if (buf[k] === 0x26 /* & */) {
-          const len = namedEntityLength(buf, k + 1, e);
+          const len = commonEntityLength(buf, k + 1, e) || namedEntityLength(buf, k + 1, e);
           if (len === 0) return false;
           k += len;
         }
       }
       return true;
     }
-    // A long value (an escaped document such as GuestInfo): memchr from one `&` to the next, within the value only.
+    // A long value (AuxData): memchr from one `&` to the next, within the value only.
     const value = buf.subarray(s, e);
     for (let k = value.indexOf(0x26); k !== -1; k = value.indexOf(0x26, k + 1)) {
       const len = namedEntityLength(value, k + 1, value.length);
@@ -377,6 +426,42 @@ export class TagAttributes {
   }
 
   private index(): void {
+    if (this.quoteCount < 0 || !this.indexByQuotes()) this.indexByBytes();
+    this.indexed = true;
+  }
+
+  /**
+   * Indexes the tag from the quoted values the scanner found (see {@link quotes}): only the text between them, the
+   * names, is read byte by byte. Where that text is not `name=` before the next quote, returns false before anything
+   * differs from what indexByBytes would have refused so far: indexByBytes then reads the tag and says what is wrong.
+   */
+  private indexByQuotes(): boolean {
+    const { buf, to, quotes } = this;
+    let k = this.from;
+    this.count = 0;
+    this.names.fill(-1);
+    for (let q = 0; ; q++) {
+      while (k < to && isSpace(buf[k] as number)) k++;
+      if (k >= to) return q === this.quoteCount;
+      if (q === this.quoteCount) return false;
+      const nameStart = k;
+      while (k < to && buf[k] !== EQ && !isSpace(buf[k] as number)) k++;
+      const nameEnd = k;
+      while (k < to && isSpace(buf[k] as number)) k++;
+      if (buf[k] !== EQ) return false;
+      k++;
+      while (k < to && isSpace(buf[k] as number)) k++;
+      if (k !== quotes[2 * q]) return false;
+      const end = quotes[2 * q + 1] as number;
+      // The next `&` at or after the value (one memchr per stretch of the document without one).
+      if (this.nextAmp !== -1 && this.nextAmp <= k) this.nextAmp = buf.indexOf(0x26, k + 1);
+      const amp = this.nextAmp !== -1 && this.nextAmp < end;
+      this.add(nameStart, nameEnd, k, end, !amp);
+      k = end + 1;
+    }
+  }
+
+  private indexByBytes(): void {
     const { buf, to, tag } = this;
     let k = this.from;
     this.count = 0;
@@ -401,32 +486,40 @@ export class TagAttributes {
       const seenWhole = end < near;
       if (end === near) end = near === to ? -1 : buf.indexOf(quote, near);
       if (end === -1 || end > to) throw new XmlRefusal(`has an unterminated value for attribute ${buf.toString('utf8', nameStart, nameEnd)} of <${tag}>`);
-      // Bytes >= characters: this refuses nothing a character count would accept, before anything is decoded.
-      if (end - k - 1 > this.limits.maxAttributeLength * 3) {
-        throw new XmlRefusal(`has an attribute ${buf.toString('utf8', nameStart, nameEnd)} of ${end - k - 1} bytes, more than the limit of ${this.limits.maxAttributeLength} characters`);
-      }
-      if (4 * this.count + 4 > this.pos.length) {
-        const grown = new Int32Array(Math.max(4 * 32, this.pos.length * 2));
-        grown.set(this.pos);
-        this.pos = grown;
-        const flags = new Uint8Array(grown.length / 4);
-        flags.set(this.shortWithoutAmp);
-        this.shortWithoutAmp = flags;
-      }
-      const p = 4 * this.count;
-      const length = nameEnd - nameStart;
-      if (this.seenName(length === 0 ? 0 : nameKey(buf, nameStart, nameEnd), nameStart, length)) {
-        throw new XmlRefusal(`has the attribute ${buf.toString('utf8', nameStart, nameEnd)} twice in <${tag}>`);
-      }
-      this.pos[p] = nameStart;
-      this.pos[p + 1] = nameEnd;
-      this.pos[p + 2] = k + 1;
-      this.pos[p + 3] = end;
-      this.shortWithoutAmp[this.count] = seenWhole && !amp && end - k - 1 <= this.limits.maxAttributeLength ? 1 : 0;
-      this.count++;
+      this.add(nameStart, nameEnd, k, end, seenWhole && !amp);
       k = end + 1;
     }
-    this.indexed = true;
+  }
+
+  /**
+   * Records attribute `this.count`: its name, and its value between the quotes at `quote` and `end`. `withoutAmp`:
+   * the value certainly holds no `&`. Refuses a value too long to be within the limit, and a repeated name.
+   */
+  private add(nameStart: number, nameEnd: number, quote: number, end: number, withoutAmp: boolean): void {
+    const buf = this.buf;
+    // Bytes >= characters: this refuses nothing a character count would accept, before anything is decoded.
+    if (end - quote - 1 > this.limits.maxAttributeLength * 3) {
+      throw new XmlRefusal(`has an attribute ${buf.toString('utf8', nameStart, nameEnd)} of ${end - quote - 1} bytes, more than the limit of ${this.limits.maxAttributeLength} characters`);
+    }
+    if (4 * this.count + 4 > this.pos.length) {
+      const grown = new Int32Array(Math.max(4 * 32, this.pos.length * 2));
+      grown.set(this.pos);
+      this.pos = grown;
+      const flags = new Uint8Array(grown.length / 4);
+      flags.set(this.shortWithoutAmp);
+      this.shortWithoutAmp = flags;
+    }
+    const p = 4 * this.count;
+    const length = nameEnd - nameStart;
+    if (this.seenName(length === 0 ? 0 : nameKey(buf, nameStart, nameEnd), nameStart, length)) {
+      throw new XmlRefusal(`has the attribute ${buf.toString('utf8', nameStart, nameEnd)} twice in <${this.tag}>`);
+    }
+    this.pos[p] = nameStart;
+    this.pos[p + 1] = nameEnd;
+    this.pos[p + 2] = quote + 1;
+    this.pos[p + 3] = end;
+    this.shortWithoutAmp[this.count] = withoutAmp && end - quote - 1 <= this.limits.maxAttributeLength ? 1 : 0;
+    this.count++;
   }
 }
 
@@ -442,6 +535,9 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
   /** Per depth, the name of the last element opened there. */
   const siblingNames: string[] = [];
   const attributes = new TagAttributes(limits);
+  /** The quoted values of the tag being scanned (opening and closing quote), while there are at most MAX_QUOTES. */
+  const quotes = new Int32Array(2 * MAX_QUOTES);
+  let quoteCount = 0;
   let elements = 0;
   let rootSeen = false;
   const start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
@@ -514,8 +610,9 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
     // rather than decode one per tag (three tags per restore point).
     const known = closing ? stack[stack.length - 1] : siblingNames[stack.length];
     const name = known !== undefined && isAsciiName(buf, nameStart, nameEnd, known) ? known : buf.toString('utf8', nameStart, nameEnd);
-    // Find the end of the tag, skipping quoted attribute values.
+    // Find the end of the tag, skipping quoted attribute values (kept for TagAttributes, up to a bound).
     let j = nameEnd;
+    quoteCount = 0;
     const tagLt = buf.indexOf(LT, j);
     let gt = buf.indexOf(GT, j);
     let selfClosing = false;
@@ -529,6 +626,11 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
         const e = buf.indexOf(buf[q] as number, q + 1);
         if (e === -1) fail(`an attribute value of <${name}> is not closed`, q, true);
         if (tagLt !== -1 && tagLt < e) fail(`"<" inside an attribute value of <${name}>`, tagLt);
+        if (quoteCount >= 0 && quoteCount < MAX_QUOTES) {
+          quotes[2 * quoteCount] = q;
+          quotes[2 * quoteCount + 1] = e;
+          quoteCount++;
+        } else quoteCount = -1;
         j = e + 1;
         continue;
       }
@@ -554,7 +656,7 @@ export function scanXml(buf: Buffer, limits: XmlLimits, visitor?: XmlVisitor): v
       if (depth >= limits.maxDepth) throw new XmlRefusal(`has elements nested deeper than ${limits.maxDepth} levels`);
       if (visitor) {
         const attrEnd = selfClosing ? gt - 1 : gt;
-        attributes.reset(buf, nameEnd, attrEnd, name);
+        attributes.reset(buf, nameEnd, attrEnd, name, quotes, quoteCount);
         visitor.open(name, depth, attributes);
         if (selfClosing) visitor.close?.(name, depth);
       }
