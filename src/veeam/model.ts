@@ -15,10 +15,9 @@ import {
   parseBool,
   parseInteger,
   parseSize,
+  parseVeeamLocalTime,
   type LocalDateTime,
   type Vbm,
-  type VbmOib,
-  type VbmStorage,
 } from './vbm.js';
 
 export type PointType = 'full' | 'increment' | 'unknown';
@@ -135,78 +134,97 @@ function pointType(t: number | undefined): PointType {
   return 'unknown';
 }
 
-/** Builds the chain model from parsed metadata. */
+const NO_ROLES: Roles = Object.freeze({ ad: false, sql: false, exchange: false });
+const date = (ms: number): Date | undefined => (Number.isNaN(ms) ? undefined : new Date(ms));
+const value = (n: number): number | undefined => (Number.isNaN(n) ? undefined : n);
+
+/** Builds the chain model from parsed metadata (from its columns: the same way for either detail). */
 export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
+  const c = vbm.columns;
   const warnings = [...vbm.warnings];
-  const storagesById = new Map<string, VbmStorage>();
-  for (const s of vbm.storages) storagesById.set(s.id, s);
-  const oibsByPoint = new Map<string, VbmOib[]>();
-  for (const o of vbm.oibs) {
-    if (!o.pointId) continue;
-    const list = oibsByPoint.get(o.pointId);
+  const storageRow = new Map<string, number>();
+  for (let s = 0; s < c.storageId.length; s++) storageRow.set(c.storageId[s] as string, s);
+  const oibsByPoint = new Map<string, number[]>();
+  for (let o = 0; o < c.oibId.length; o++) {
+    const pointId = c.oibPointId[o];
+    if (!pointId) continue;
+    const list = oibsByPoint.get(pointId);
     if (list) list.push(o);
-    else oibsByPoint.set(o.pointId, [o]);
+    else oibsByPoint.set(pointId, [o]);
   }
   const encrypted = vbm.backup.encryptionState !== undefined && vbm.backup.encryptionState !== 0;
   const pointIdsByStorage = new Map<string, string[]>();
+  const noOibs: number[] = [];
 
-  const points: RestorePoint[] = vbm.points.map((p) => {
-    const oibs = oibsByPoint.get(p.id) ?? [];
-    if (oibs.length > 1) warnings.push(`restore point ${p.id} has ${oibs.length} objects; the first is shown`);
-    const oib = oibs[0];
-    const storage = oib?.storageId ? storagesById.get(oib.storageId) : undefined;
-    if (oib?.storageId) {
-      const ids = pointIdsByStorage.get(oib.storageId);
-      if (ids) ids.push(p.id);
-      else pointIdsByStorage.set(oib.storageId, [p.id]);
+  const points: RestorePoint[] = [];
+  for (let p = 0; p < c.pointId.length; p++) {
+    const id = c.pointId[p] as string;
+    const oibs = oibsByPoint.get(id) ?? noOibs;
+    if (oibs.length > 1) warnings.push(`restore point ${id} has ${oibs.length} objects; the first is shown`);
+    const o = oibs[0];
+    const storageId = o === undefined ? undefined : c.oibStorageId[o];
+    const s = storageId ? storageRow.get(storageId) : undefined;
+    if (storageId) {
+      const ids = pointIdsByStorage.get(storageId);
+      if (ids) ids.push(id);
+      else pointIdsByStorage.set(storageId, [id]);
     }
-    const time = p.creationTimeUtc ?? oib?.creationTimeUtc ?? storage?.creationTimeUtc;
-    const local = storage?.creationTime ?? oib?.creationTime;
-    const creationTime = oib?.creationTimeUtc;
-    const completionTime = oib?.completionTimeUtc;
+    const oibTime = o === undefined ? Number.NaN : (c.oibTime[o] as number);
+    let timeMs = c.pointTime[p] as number;
+    if (Number.isNaN(timeMs)) timeMs = Number.isNaN(oibTime) && s !== undefined ? (c.storageTime[s] as number) : oibTime;
+    const time = date(timeMs);
+    const local = (s === undefined ? undefined : c.storageLocal[s]) ?? (o === undefined ? undefined : parseVeeamLocalTime(c.oibLocalText[o]));
+    const creationTime = date(oibTime);
+    const completionTime = o === undefined ? undefined : date(c.oibCompletionTime[o] as number);
     const durationMs =
       creationTime && completionTime && completionTime.getTime() >= creationTime.getTime()
         ? completionTime.getTime() - creationTime.getTime()
         : undefined;
+    let corrupted = false;
+    let consistent = false;
+    let inconsistent = false;
+    let ad = false;
+    let sql = false;
+    let exchange = false;
+    for (const k of oibs) {
+      corrupted ||= c.oibCorrupted[k] === true;
+      consistent ||= c.oibConsistent[k] === 1;
+      inconsistent ||= c.oibConsistent[k] === 0;
+      ad ||= c.oibHasAd[k] === true;
+      sql ||= c.oibHasSql[k] === true;
+      exchange ||= c.oibHasExchange[k] === true;
+    }
     const point: RestorePoint = {
-      id: p.id,
-      num: p.num,
+      id,
+      num: value(c.pointNum[p] as number),
       time,
       localTime: local ? isoLocalTime(local) : undefined,
       local,
-      label: local ? formatLocalTime(local) : time ? formatUtcTime(time) : `point ${p.num ?? p.id}`,
-      type: pointType(p.type),
-      size: storage?.stats?.backupSize,
-      dataSize: storage?.stats?.dataSize,
-      approxSize: oib?.approxSize,
-      storageId: oib?.storageId,
-      storageFile: storage?.fileName,
-      storageFilePath: storage?.filePath,
-      linkId: p.linkId,
-      previousStorageId: storage?.linkId,
-      oibId: oib?.id,
-      isCorrupted: oibs.some((o) => o.isCorrupted === true || o.isRecheckCorrupted === true),
-      isConsistent: oibs.some((o) => o.isConsistent === false)
-        ? false
-        : oibs.some((o) => o.isConsistent === true)
-          ? true
-          : undefined,
-      roles: {
-        ad: oibs.some((o) => o.hasAd === true),
-        sql: oibs.some((o) => o.hasSql === true),
-        exchange: oibs.some((o) => o.hasExchange === true),
-      },
-      fqdn: oib?.fqdn,
+      label: local ? formatLocalTime(local) : time ? formatUtcTime(time) : `point ${value(c.pointNum[p] as number) ?? id}`,
+      type: pointType(value(c.pointType[p] as number)),
+      size: s === undefined ? undefined : value(c.storageBackupSize[s] as number),
+      dataSize: s === undefined ? undefined : value(c.storageDataSize[s] as number),
+      approxSize: o === undefined ? undefined : value(c.oibApproxSize[o] as number),
+      storageId,
+      storageFile: s === undefined ? undefined : c.storageFileName[s],
+      storageFilePath: s === undefined ? undefined : c.storageFilePath[s],
+      linkId: c.pointLinkId[p],
+      previousStorageId: s === undefined ? undefined : c.storageLinkId[s],
+      oibId: o === undefined ? undefined : c.oibId[o],
+      isCorrupted: corrupted,
+      isConsistent: inconsistent ? false : consistent ? true : undefined,
+      // One shared object for the usual answer: a year of points would otherwise hold 8,760 copies of it.
+      roles: ad || sql || exchange ? { ad, sql, exchange } : NO_ROLES,
+      fqdn: o === undefined ? undefined : c.oibFqdn[o],
       creationTime,
       completionTime,
       durationMs,
     };
     // Nothing to decode later when the records were read for the chain alone (and a WeakMap entry per point costs).
-    if (oib && vbm.detail !== 'chain') {
-      auxSource.set(point, { oibId: oib.id, auxDataXml: oib.auxDataXml, guestInfoXml: oib.guestInfoXml, file: vbmPath, encrypted });
-    }
-    return point;
-  });
+    const oib = o === undefined || vbm.detail === 'chain' ? undefined : vbm.oibs[o];
+    if (oib) auxSource.set(point, { oibId: oib.id, auxDataXml: oib.auxDataXml, guestInfoXml: oib.guestInfoXml, file: vbmPath, encrypted });
+    points.push(point);
+  }
 
   points.sort((a, b) => {
     const ta = a.time?.getTime();
@@ -217,25 +235,31 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
     return (a.num ?? 0) - (b.num ?? 0);
   });
 
-  const storages: ChainStorage[] = vbm.storages
-    .map((s) => ({
-      id: s.id,
-      fileName: s.fileName,
-      filePath: s.filePath,
-      linkId: s.linkId,
-      size: s.stats?.backupSize,
-      dataSize: s.stats?.dataSize,
-      dedupRatio: s.stats?.dedupRatio,
-      compressRatio: s.stats?.compressRatio,
-      time: s.creationTimeUtc,
-      localTime: s.creationTime ? isoLocalTime(s.creationTime) : undefined,
-      pointIds: pointIdsByStorage.get(s.id) ?? [],
-    }))
-    .sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
+  const storages: ChainStorage[] = [];
+  for (let s = 0; s < c.storageId.length; s++) {
+    const local = c.storageLocal[s];
+    storages.push({
+      id: c.storageId[s] as string,
+      fileName: c.storageFileName[s],
+      filePath: c.storageFilePath[s],
+      linkId: c.storageLinkId[s],
+      size: value(c.storageBackupSize[s] as number),
+      dataSize: value(c.storageDataSize[s] as number),
+      dedupRatio: value(c.storageDedupRatio[s] as number),
+      compressRatio: value(c.storageCompressRatio[s] as number),
+      time: date(c.storageTime[s] as number),
+      localTime: local ? isoLocalTime(local) : undefined,
+      pointIds: pointIdsByStorage.get(c.storageId[s] as string) ?? [],
+    });
+  }
+  storages.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
 
-  const newest = [...points].reverse().find((p) => p.time !== undefined) ?? points[points.length - 1];
-  const newestOib = newest?.oibId ? vbm.oibs.find((o) => o.id === newest.oibId) : undefined;
-  const anyFqdn = newestOib?.fqdn ?? [...vbm.oibs].reverse().find((o) => o.fqdn)?.fqdn;
+  let newest: RestorePoint | undefined;
+  for (let i = points.length - 1; i >= 0 && !newest; i--) if (points[i]?.time !== undefined) newest = points[i];
+  newest ??= points[points.length - 1];
+  const newestOib = newest?.oibId ? c.oibId.indexOf(newest.oibId) : -1;
+  let anyFqdn = newestOib === -1 ? undefined : c.oibFqdn[newestOib];
+  for (let o = c.oibId.length - 1; o >= 0 && !anyFqdn; o--) anyFqdn = c.oibFqdn[o];
   const fqdn = anyFqdn?.toLowerCase();
   const object = vbm.objects[0];
   const displayName = object?.displayName;

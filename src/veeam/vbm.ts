@@ -10,6 +10,8 @@
  *   Point.LinkId -> the previous Point.Id (all-zero GUID on the full); OIB.LinkId -> the previous OIB.Id.
  */
 import { InputError } from '../errors.js';
+import { ChainColumns, flag } from './chain-columns.js';
+import { UNREAD, boolAt, integerAt, isValidTime, partialPathFileAt, statsAt, timeAt } from './vbm-bytes.js';
 import { TagAttributes } from './xml-scan.js';
 import { DEFAULT_XML_LIMITS, attr, parseXmlFragment, parseXmlFragmentShallow, readXmlBytes, scanOrRefuse, type ReadBuffer, type XmlLimits } from './xml.js';
 
@@ -28,13 +30,6 @@ export interface LocalDateTime {
 export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 
 
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function daysInMonth(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] ?? 0);
-}
-
 /** Parses Veeam's `MM/dd/yyyy HH:mm:ss` into parts; undefined when absent or invalid. */
 export function parseVeeamLocalTime(text: string | undefined): LocalDateTime | undefined {
   if (text === undefined) return undefined;
@@ -48,9 +43,7 @@ export function parseVeeamLocalTime(text: string | undefined): LocalDateTime | u
   const hour = timeField(t, fieldEnd, 1, 2, 0x3a);
   const minute = timeField(t, fieldEnd, 2, 2, 0x3a);
   const second = timeField(t, fieldEnd, 2, 2, -1);
-  if (Number.isNaN(month + day + year + hour + minute + second)) return undefined;
-  if (year < 1900 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (!isValidTime(year, month, day, hour, minute, second)) return undefined;
   return { year, month, day, hour, minute, second, text: t };
 }
 
@@ -298,6 +291,11 @@ export interface Vbm {
   readonly warnings: readonly string[];
   /** How much of each record was kept (see VbmReadOptions); absent means `full`. */
   readonly detail?: 'chain';
+  /**
+   * The fields of the Point, Storage and OIB records the chain model is built from, row by row in the order of the
+   * arrays above. In `chain` detail only these are kept: `storages`, `points` and `oibs` are empty.
+   */
+  readonly columns: ChainColumns;
 }
 
 export interface VbmReadOptions {
@@ -499,6 +497,84 @@ class KeptAttributes implements Attrs {
   }
 }
 
+// `chain` detail, for a tag whose values are all plain (TagAttributes.plain): nothing in it can be refused, so the
+// fields the chain model needs are read straight into the columns, from the bytes where Veeam's shape allows
+// (vbm-bytes.ts), in the order the record readers above read them (only the nested PartialPath and Stats documents
+// can still be refused, PartialPath first as there). Any other tag goes through the record readers.
+
+function timeOf(a: TagAttributes, name: string): number {
+  if (!a.locate(name)) return Number.NaN;
+  const t = timeAt(a.bytes, a.valueStart, a.valueEnd);
+  return t !== UNREAD ? t : (parseVeeamUtcTime(a.get(name))?.getTime() ?? Number.NaN);
+}
+
+function boolOf(a: TagAttributes, name: string): boolean | undefined {
+  if (!a.locate(name)) return undefined;
+  const b = boolAt(a.bytes, a.valueStart, a.valueEnd);
+  return b !== UNREAD ? b : parseBool(a.get(name));
+}
+
+function integerOf(a: TagAttributes, name: string): number {
+  if (!a.locate(name)) return Number.NaN;
+  const n = integerAt(a.bytes, a.valueStart, a.valueEnd);
+  return n !== UNREAD ? n : (parseInteger(a.get(name)) ?? Number.NaN);
+}
+
+function addPlainPoint(a: TagAttributes, id: string, c: ChainColumns): void {
+  c.pointId.push(id);
+  c.pointLinkId.push(parseRef(a.get('LinkId')));
+  c.pointNum.push(integerOf(a, 'Num'));
+  c.pointTime.push(timeOf(a, 'CreationTimeUtc'));
+  c.pointType.push(integerOf(a, 'Type'));
+}
+
+/** Where addPlainStorage's Stats are read to. */
+const stats = [0, 0, 0, 0];
+
+function addPlainStorage(a: TagAttributes, id: string, where: string, limits: XmlLimits, c: ChainColumns): void {
+  const filePath = str(a.get('FilePath'));
+  let fromPartial: string | undefined;
+  const partial = a.locate('PartialPath') ? partialPathFileAt(a.bytes, a.valueStart, a.valueEnd, limits) : undefined;
+  if (partial === UNREAD) {
+    const elements = parsePartialPath(a.get('PartialPath'), `attribute PartialPath of Storage ${id} in ${where}`, limits);
+    fromPartial = elements && elements.length ? str(elements[elements.length - 1]) : undefined;
+  } else fromPartial = partial;
+  c.storageId.push(id);
+  c.storageFileName.push(fromPartial ?? lastPathElement(filePath));
+  c.storageFilePath.push(filePath);
+  c.storageLocal.push(parseVeeamLocalTime(a.get('CreationTime')));
+  c.storageTime.push(timeOf(a, 'CreationTimeUtc'));
+  if (!a.locate('Stats')) stats.fill(Number.NaN);
+  else if (!statsAt(a.bytes, a.valueStart, a.valueEnd, limits, stats)) {
+    const s = parseStats(a.get('Stats'), `attribute Stats of Storage ${id} in ${where}`, limits);
+    stats[0] = s?.backupSize ?? Number.NaN;
+    stats[1] = s?.dataSize ?? Number.NaN;
+    stats[2] = s?.dedupRatio ?? Number.NaN;
+    stats[3] = s?.compressRatio ?? Number.NaN;
+  }
+  c.storageBackupSize.push(stats[0] as number);
+  c.storageDataSize.push(stats[1] as number);
+  c.storageDedupRatio.push(stats[2] as number);
+  c.storageCompressRatio.push(stats[3] as number);
+  c.storageLinkId.push(parseRef(a.get('LinkId')));
+}
+
+function addPlainOib(a: TagAttributes, id: string, c: ChainColumns): void {
+  c.oibId.push(id);
+  c.oibPointId.push(parseRef(a.get('PointId')));
+  c.oibStorageId.push(parseRef(a.get('StorageId')));
+  c.oibCorrupted.push(boolOf(a, 'IsCorrupted') === true || boolOf(a, 'IsRecheckCorrupted') === true);
+  c.oibConsistent.push(flag(boolOf(a, 'IsConsistent')));
+  c.oibLocalText.push(a.get('CreationTime'));
+  c.oibTime.push(timeOf(a, 'CreationTimeUtc'));
+  c.oibCompletionTime.push(Number.NaN);
+  c.oibApproxSize.push(Number.NaN);
+  c.oibHasAd.push(false);
+  c.oibHasSql.push(false);
+  c.oibHasExchange.push(false);
+  c.oibFqdn.push(str(a.get('Fqdn')));
+}
+
 /** The record sections of BackupMetaInfo and the element each lists. */
 const SECTIONS = { Hosts: 'Host', Storages: 'Storage', Points: 'Point', Objects: 'Object', Oibs: 'OIB' } as const;
 type Section = keyof typeof SECTIONS;
@@ -540,6 +616,12 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
     k.attrs = attrs;
     return k;
   };
+  const columns = new ChainColumns();
+  /** A record read: into the columns, and in `full` detail into its list too. */
+  const keep = <T>(list: T[], record: T, add: (r: T) => void): void => {
+    add(record);
+    if (!kept) list.push(record);
+  };
   /** True the first time `key` is met: the first <Backup>, the first <Storages> of the first info, and so on. */
   const first = (key: string): boolean => (seen.has(key) ? false : (seen.add(key), true));
 
@@ -572,12 +654,18 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
           const kind = SECTIONS[section];
           const f = fieldsOf(kind, attrs);
           const id = parseRef(f.get('Id'));
+          const straight = kept !== undefined && attrs.plain();
           if (id === undefined) withoutId.set(kind, (withoutId.get(kind) ?? 0) + 1);
           else if (section === 'Hosts') hosts.push(readHost(f, id));
-          else if (section === 'Storages') storages.push(readStorage(f, id, where, limits));
-          else if (section === 'Points') points.push(readPoint(f, id));
           else if (section === 'Objects') objects.push(readObject(f, id));
-          else oibs.push(readOib(f, id));
+          else if (section === 'Storages') {
+            if (straight) addPlainStorage(attrs, id, where, limits, columns);
+            else keep(storages, readStorage(f, id, where, limits), (r) => columns.addStorage(r));
+          } else if (section === 'Points') {
+            if (straight) addPlainPoint(attrs, id, columns);
+            else keep(points, readPoint(f, id), (r) => columns.addPoint(r));
+          } else if (straight) addPlainOib(attrs, id, columns);
+          else keep(oibs, readOib(f, id), (r) => columns.addOib(r));
         } else if (depth === 3 && parent === 'CustomMetaOptions' && name === 'BackupOptionsInfo') isFirst = first(name);
         else if (depth === 4 && parent === 'BackupOptionsInfo' && name === 'BackupRetentionOption' && first(name)) {
           retentionValue = attrs.get('Value');
@@ -625,6 +713,7 @@ export function parseVbm(source: string | Buffer, file: string, options: VbmRead
     oibs,
     warnings,
     ...(options.detail === 'chain' ? { detail: 'chain' as const } : {}),
+    columns,
   };
 }
 
