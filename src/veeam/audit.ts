@@ -190,19 +190,38 @@ async function digestChain(read: DiscoveredChain, now: Date, stat: HealthOptions
   const { chain } = read;
   // No RPO here: it depends on the server's schedule, so it is judged per server, over all its chains.
   const health = await checkChainHealth(read, { now, rpoHours: Number.POSITIVE_INFINITY, stat });
-  const timed = health.points.filter((p) => p.restorable && p.point.time).map((p) => p.point);
-  timed.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
+  // One pass over a year of points: the oldest and newest restorable point with a time (the first and the last of
+  // the earliest and latest time, as a stable sort by time would put them), and the counts.
+  let restorable = 0;
+  let withTime = 0;
+  let oldest: RestorePoint | undefined;
+  let newest: RestorePoint | undefined;
+  for (const { point, restorable: ok } of health.points) {
+    if (!ok) continue;
+    restorable++;
+    const t = point.time?.getTime();
+    if (t === undefined) continue;
+    withTime++;
+    if (!oldest || t < (oldest.time as Date).getTime()) oldest = point;
+    if (!newest || t >= (newest.time as Date).getTime()) newest = point;
+  }
+  let fulls = 0;
+  let increments = 0;
+  for (const p of chain.points) {
+    if (p.type === 'full') fulls++;
+    else if (p.type === 'increment') increments++;
+  }
   return {
     chain: { ...chain, points: [], storages: [] },
     chainOk: health.chainOk,
     findings: health.findings,
     points: chain.points.length,
-    restorablePoints: health.points.filter((p) => p.restorable).length,
-    restorableWithTime: timed.length,
-    fulls: chain.points.filter((p) => p.type === 'full').length,
-    increments: chain.points.filter((p) => p.type === 'increment').length,
-    newestRestorable: timed.at(-1),
-    oldestRestorable: timed[0],
+    restorablePoints: restorable,
+    restorableWithTime: withTime,
+    fulls,
+    increments,
+    newestRestorable: newest,
+    oldestRestorable: oldest,
     onShareBytes: health.files.reduce((a, f) => a + (f.size ?? 0), 0),
     recordedBytes: recordedBackupBytes(chain),
   };

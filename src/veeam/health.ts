@@ -98,6 +98,12 @@ export interface HealthOptions {
 const HOUR = 3_600_000;
 
 /**
+ * The findings of the many points and files that have none (nearly all of a year of hourly points): one shared empty
+ * list instead of one per point and file.
+ */
+const NONE: readonly HealthFinding[] = Object.freeze([]);
+
+/**
  * Files checked at once: enough to overlap a network share's round trips, few enough that a year of hourly points is
  * not 8,760 pending stats at once (that cost ~50 MB and most of the time of a chain's check).
  */
@@ -143,10 +149,12 @@ export async function checkChainHealth(
   };
 
   // 1. Files: each storage once.
-  const storageFindings = new Map<string, HealthFinding[]>();
+  const storageFindings = new Map<string, readonly HealthFinding[]>();
   const files: FileCheck[] = [];
+  /** Whether `files` is in the order of chain.storages so far (then it needs no sort). */
+  let inOrder = true;
   /** Judges one file from its stat (`st`) or the error the stat threw (`failed`); neither when not looked at. */
-  const judgeFile = (s: ChainStorage, loc: StorageLocation | undefined, st: StatResult | undefined, failed: unknown): void => {
+  const judgeFile = (index: number, s: ChainStorage, loc: StorageLocation | undefined, st: StatResult | undefined, failed: unknown): void => {
     const own: HealthFinding[] = [];
     const owner = ownerOf(s);
     let size: number | undefined;
@@ -182,13 +190,15 @@ export async function checkChainHealth(
         message: `broken chain: ${pointPhrase(owner, s)} builds on a backup file the metadata no longer lists (link ${s.linkId.slice(0, 8)})`,
       });
     }
-    storageFindings.set(s.id, own);
+    storageFindings.set(s.id, own.length ? own : NONE);
+    inOrder &&= index === files.length;
     files.push({ storageId: s.id, fileName: s.fileName, path: loc?.path, size, expectedSize: s.size });
   };
   let next = 0;
   const checkFiles = async (): Promise<void> => {
     while (next < chain.storages.length) {
-      const s = chain.storages[next++] as ChainStorage;
+      const index = next++;
+      const s = chain.storages[index] as ChainStorage;
       const loc = locations.get(s.id);
       let st: StatResult | undefined;
       let failed: unknown;
@@ -201,15 +211,18 @@ export async function checkChainHealth(
           failed = err;
         }
       }
-      judgeFile(s, loc, st, failed);
+      judgeFile(index, s, loc, st, failed);
     }
   };
   await Promise.all(Array.from({ length: Math.min(STATS_IN_FLIGHT, chain.storages.length) }, checkFiles));
-  const storageOrder = new Map(chain.storages.map((s, i) => [s.id, i]));
-  files.sort((a, b) => (storageOrder.get(a.storageId) ?? 0) - (storageOrder.get(b.storageId) ?? 0));
+  // Judged in order (a stat that answers at once) and every id once: the sort below would keep the order as it is.
+  if (!inOrder || storagesById.size !== chain.storages.length) {
+    const storageOrder = new Map(chain.storages.map((s, i) => [s.id, i]));
+    files.sort((a, b) => (storageOrder.get(a.storageId) ?? 0) - (storageOrder.get(b.storageId) ?? 0));
+  }
 
   // 2. Point flags and point links.
-  const pointFindings = new Map<string, HealthFinding[]>();
+  const pointFindings = new Map<string, readonly HealthFinding[]>();
   for (const p of chain.points) {
     const own: HealthFinding[] = [];
     if (p.isCorrupted) own.push({ code: 'corrupted', severity: 'error', pointId: p.id, file: p.storageFile, message: `restore point of ${p.label} is marked corrupted by Veeam` });
@@ -221,16 +234,16 @@ export async function checkChainHealth(
     if (p.type !== 'full' && p.linkId && !pointsById.has(p.linkId)) {
       own.push({ code: 'broken-link', severity: 'error', pointId: p.id, file: p.storageFile, message: `broken chain: restore point of ${p.label} builds on a restore point the metadata no longer lists (link ${p.linkId.slice(0, 8)})` });
     }
-    pointFindings.set(p.id, own);
+    pointFindings.set(p.id, own.length ? own : NONE);
   }
 
   // 3. Walk each storage back to its full (memoised), collecting what every file depends on.
-  const inherited = new Map<string, HealthFinding[]>();
+  const inherited = new Map<string, readonly HealthFinding[]>();
   const resolving = new Set<string>();
-  const chainOf = (startId: string): HealthFinding[] => {
+  const chainOf = (startId: string): readonly HealthFinding[] => {
     const stack: string[] = [];
     let id: string | undefined = startId;
-    let base: HealthFinding[] = [];
+    let base: readonly HealthFinding[] = NONE;
     while (id !== undefined) {
       const known = inherited.get(id);
       if (known) {
@@ -257,8 +270,11 @@ export async function checkChainHealth(
     for (let i = stack.length - 1; i >= 0; i--) {
       const sid = stack[i] as string;
       const s = storagesById.get(sid);
-      const own = [...(storageFindings.get(sid) ?? [])];
-      for (const pid of s?.pointIds ?? []) own.push(...(pointFindings.get(pid) ?? []));
+      let own = storageFindings.get(sid) ?? NONE;
+      for (const pid of s?.pointIds ?? []) {
+        const found = pointFindings.get(pid) ?? NONE;
+        if (found.length) own = own.concat(found);
+      }
       const all = own.length ? base.concat(own) : base;
       inherited.set(sid, all);
       resolving.delete(sid);
@@ -290,15 +306,15 @@ export async function checkChainHealth(
         }
       : undefined;
   const points: PointHealth[] = chain.points.map((p) => {
-    let list: HealthFinding[];
+    let list: readonly HealthFinding[];
     if (p.storageId && storagesById.has(p.storageId)) {
       list = chainOf(p.storageId);
       // Point flags are attached through the storage; add those of a point that shares no storage bookkeeping.
-      const own = pointFindings.get(p.id) ?? [];
-      const missing = own.filter((f) => !list.includes(f));
+      const own = pointFindings.get(p.id) ?? NONE;
+      const missing = own.length ? own.filter((f) => !list.includes(f)) : NONE;
       if (missing.length) list = list.concat(missing);
     } else {
-      list = pointFindings.get(p.id) ?? [];
+      list = pointFindings.get(p.id) ?? NONE;
     }
     const future = futureFinding(p);
     if (future) list = list.concat(future);
@@ -306,13 +322,19 @@ export async function checkChainHealth(
     return { point: p, restorable: !list.some((f) => f.severity === 'error'), findings: list };
   });
   // Storage problems of files no point uses are still worth saying.
-  for (const s of chain.storages) for (const f of storageFindings.get(s.id) ?? []) addOnce(f);
-  const order = new Map(chain.points.map((p, i) => [p.id, i]));
-  findings.sort((a, b) => (order.get(a.pointId ?? '') ?? -1) - (order.get(b.pointId ?? '') ?? -1));
+  for (const s of chain.storages) for (const f of storageFindings.get(s.id) ?? NONE) addOnce(f);
+  if (findings.length > 1) {
+    const order = new Map(chain.points.map((p, i) => [p.id, i]));
+    findings.sort((a, b) => (order.get(a.pointId ?? '') ?? -1) - (order.get(b.pointId ?? '') ?? -1));
+  }
 
   // 4. Recency against the RPO.
   const newest = chain.newest;
-  const newestRestorable = [...points].reverse().find((ph) => ph.restorable && ph.point.time)?.point;
+  let newestRestorable: RestorePoint | undefined;
+  for (let i = points.length - 1; i >= 0 && !newestRestorable; i--) {
+    const ph = points[i] as PointHealth;
+    if (ph.restorable && ph.point.time) newestRestorable = ph.point;
+  }
   const age = (p: RestorePoint | undefined): number | undefined => (p?.time ? (now - p.time.getTime()) / HOUR : undefined);
   const newestAgeHours = age(newest);
   const restorableAgeHours = age(newestRestorable);
