@@ -155,6 +155,8 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
   const encrypted = vbm.backup.encryptionState !== undefined && vbm.backup.encryptionState !== 0;
   const pointIdsByStorage = new Map<string, string[]>();
   const noOibs: number[] = [];
+  // The local time text of each file, once: a point whose local time is its file's shares the string.
+  const storageLocalTime = c.storageLocal.map((t) => (t ? isoLocalTime(t) : undefined));
 
   const points: RestorePoint[] = [];
   for (let p = 0; p < c.pointId.length; p++) {
@@ -173,7 +175,8 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
     let timeMs = c.pointTime[p] as number;
     if (Number.isNaN(timeMs)) timeMs = Number.isNaN(oibTime) && s !== undefined ? (c.storageTime[s] as number) : oibTime;
     const time = date(timeMs);
-    const local = (s === undefined ? undefined : c.storageLocal[s]) ?? (o === undefined ? undefined : parseVeeamLocalTime(c.oibLocalText[o]));
+    const fileLocal = s === undefined ? undefined : c.storageLocal[s];
+    const local = fileLocal ?? (o === undefined ? undefined : parseVeeamLocalTime(c.oibLocalText[o]));
     const creationTime = date(oibTime);
     const completionTime = o === undefined ? undefined : date(c.oibCompletionTime[o] as number);
     const durationMs =
@@ -198,7 +201,7 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
       id,
       num: value(c.pointNum[p] as number),
       time,
-      localTime: local ? isoLocalTime(local) : undefined,
+      localTime: fileLocal ? storageLocalTime[s as number] : local ? isoLocalTime(local) : undefined,
       local,
       label: local ? formatLocalTime(local) : time ? formatUtcTime(time) : `point ${value(c.pointNum[p] as number) ?? id}`,
       type: pointType(value(c.pointType[p] as number)),
@@ -237,7 +240,6 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
 
   const storages: ChainStorage[] = [];
   for (let s = 0; s < c.storageId.length; s++) {
-    const local = c.storageLocal[s];
     storages.push({
       id: c.storageId[s] as string,
       fileName: c.storageFileName[s],
@@ -248,7 +250,7 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
       dedupRatio: value(c.storageDedupRatio[s] as number),
       compressRatio: value(c.storageCompressRatio[s] as number),
       time: date(c.storageTime[s] as number),
-      localTime: local ? isoLocalTime(local) : undefined,
+      localTime: storageLocalTime[s],
       pointIds: pointIdsByStorage.get(c.storageId[s] as string) ?? [],
     });
   }

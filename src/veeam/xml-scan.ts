@@ -392,7 +392,9 @@ export class TagAttributes {
   private value(n: number): string {
     const s = this.pos[4 * n + 2] as number;
     const e = this.pos[4 * n + 3] as number;
-    // Search only the value: an indexOf from `s` would run on to the next "&" of the document (quadratic).
+    // Search only the value: an indexOf from `s` would run on to the next "&" of the document (quadratic). Not at
+    // all when indexing saw it has none (and is within the limit).
+    if (this.shortWithoutAmp[n] === 1) return this.buf.toString('utf8', s, e);
     let amp = s;
     while (amp < e && this.buf[amp] !== 0x26) amp++;
     const value = amp === e ? this.buf.toString('utf8', s, e) : (decodeNamedBytes(this.buf, s, amp, e) ?? decodeEntities(this.buf.toString('utf8', s, e)));
