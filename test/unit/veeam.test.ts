@@ -524,6 +524,40 @@ describe('veeam: hostile XML', () => {
     }
   });
 
+  it('a tag is read the same from the quotes the scanner found as byte by byte: same refusals, same chain', () => {
+    // The scanner notes up to 256 quoted values per tag; with more, the attributes are read byte by byte. Each odd tag
+    // below (well-formed as far as the scanner goes), read both ways, must give the same message or the same chain.
+    const point = (attrs: string): string =>
+      `<BackupMeta MetaSchemaVersion="2"><BackupMetaInfo><Points><Point ${attrs} /></Points></BackupMetaInfo></BackupMeta>`;
+    const many = Array.from({ length: 300 }, (_, i) => `x${i}="${i}"`).join(' ');
+    const ok = 'Id="11111111-0000-4000-8000-000000000000" Type="0" CreationTimeUtc="03/12/2029 12:00:00"';
+    const odd = [
+      ok,
+      'Id = "11111111-0000-4000-8000-000000000000"  Type=\'1\'\tNum="2.000"',
+      'Id="11111111-0000-4000-8000-000000000000" Type',
+      'Id="11111111-0000-4000-8000-000000000000" Type=0',
+      'Id="11111111-0000-4000-8000-000000000000" Type="0" Type="1"',
+      'Id="11111111-0000-4000-8000-000000000000" T\'y\'pe="0" Type="1"',
+      'Id="11111111-0000-4000-8000-000000000000" ="0"',
+      'Id="11111111-0000-4000-8000-000000000000" Type="0"Num="1"',
+      'Id="11111111-0000-4000-8000-000000000000" Type="a&amp;b" Num="&bogus;"',
+      'Id="11111111-0000-4000-8000-000000000000" LinkId=\'"\' Type="0"',
+    ];
+    const outcome = (xml: string): unknown => {
+      try {
+        const c = buildChain(parseVbm(xml, 'odd.vbm', { detail: 'chain' }));
+        return c.points.map((p) => [p.id, p.type, p.num, p.linkId, p.time?.getTime()]);
+      } catch (err) {
+        assert.ok(err instanceof InputError, String(err));
+        return err.message;
+      }
+    };
+    for (const attrs of odd) assert.deepEqual(outcome(point(`${attrs} ${many}`)), outcome(point(attrs)), attrs);
+    assert.deepEqual(outcome(point(ok)), [['11111111-0000-4000-8000-000000000000', 'full', undefined, undefined, Date.UTC(2029, 2, 12, 12)]]);
+    assert.match(String(outcome(point(odd[4]!))), /has the attribute Type twice in <Point>/);
+    assert.match(String(outcome(point(odd[3]!))), /unquoted value for attribute Type of <Point>/);
+  });
+
   it('refuses an oversized file before reading it', async () => {
     const s = await makeShare({ noFiles: true });
     try {
