@@ -144,33 +144,35 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
   const warnings = [...vbm.warnings];
   const storageRow = new Map<string, number>();
   for (let s = 0; s < c.storageId.length; s++) storageRow.set(c.storageId[s] as string, s);
-  const oibsByPoint = new Map<string, number[]>();
+  // The OIBs of each point, in file order: the first by point id, each next one linked from the one before (one
+  // OIB per point is the rule, and a list per point would be 8,760 of them a year).
+  const firstOib = new Map<string, number>();
+  const lastOib = new Map<string, number>();
+  const nextOib = new Int32Array(c.oibId.length).fill(-1);
   for (let o = 0; o < c.oibId.length; o++) {
     const pointId = c.oibPointId[o];
     if (!pointId) continue;
-    const list = oibsByPoint.get(pointId);
-    if (list) list.push(o);
-    else oibsByPoint.set(pointId, [o]);
+    const last = lastOib.get(pointId);
+    if (last === undefined) firstOib.set(pointId, o);
+    else nextOib[last] = o;
+    lastOib.set(pointId, o);
   }
   const encrypted = vbm.backup.encryptionState !== undefined && vbm.backup.encryptionState !== 0;
-  const pointIdsByStorage = new Map<string, string[]>();
-  const noOibs: number[] = [];
+  /** The ids of the points whose data is in each file, by the row its id names last (as a map by id would). */
+  const pointIdsOf: (string[] | undefined)[] = [];
   // The local time text of each file, once: a point whose local time is its file's shares the string.
   const storageLocalTime = c.storageLocal.map((t) => (t ? isoLocalTime(t) : undefined));
 
   const points: RestorePoint[] = [];
   for (let p = 0; p < c.pointId.length; p++) {
     const id = c.pointId[p] as string;
-    const oibs = oibsByPoint.get(id) ?? noOibs;
-    if (oibs.length > 1) warnings.push(`restore point ${id} has ${oibs.length} objects; the first is shown`);
-    const o = oibs[0];
+    const o = firstOib.get(id);
+    let oibCount = 0;
+    for (let k = o ?? -1; k !== -1; k = nextOib[k] as number) oibCount++;
+    if (oibCount > 1) warnings.push(`restore point ${id} has ${oibCount} objects; the first is shown`);
     const storageId = o === undefined ? undefined : c.oibStorageId[o];
     const s = storageId ? storageRow.get(storageId) : undefined;
-    if (storageId) {
-      const ids = pointIdsByStorage.get(storageId);
-      if (ids) ids.push(id);
-      else pointIdsByStorage.set(storageId, [id]);
-    }
+    if (s !== undefined) (pointIdsOf[s] ??= []).push(id);
     const oibTime = o === undefined ? Number.NaN : (c.oibTime[o] as number);
     let timeMs = c.pointTime[p] as number;
     if (Number.isNaN(timeMs)) timeMs = Number.isNaN(oibTime) && s !== undefined ? (c.storageTime[s] as number) : oibTime;
@@ -189,7 +191,7 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
     let ad = false;
     let sql = false;
     let exchange = false;
-    for (const k of oibs) {
+    for (let k = o ?? -1; k !== -1; k = nextOib[k] as number) {
       corrupted ||= c.oibCorrupted[k] === true;
       consistent ||= c.oibConsistent[k] === 1;
       inconsistent ||= c.oibConsistent[k] === 0;
@@ -251,7 +253,7 @@ export function buildChain(vbm: Vbm, vbmPath: string = vbm.file): BackupChain {
       compressRatio: value(c.storageCompressRatio[s] as number),
       time: date(c.storageTime[s] as number),
       localTime: storageLocalTime[s],
-      pointIds: pointIdsByStorage.get(c.storageId[s] as string) ?? [],
+      pointIds: pointIdsOf[storageRow.get(c.storageId[s] as string) as number] ?? [],
     });
   }
   storages.sort((a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0));
