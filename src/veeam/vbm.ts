@@ -303,8 +303,9 @@ export interface VbmReadOptions {
   /**
    * `chain` keeps of each Point, Storage and OIB only what the chain's structure and health need (ids, links, times,
    * corruption flags, file names, Stats): for reading a year of hourly points to judge it, not to restore from it
-   * (pointDetails returns undefined for its points). The attributes left out are still checked as a full read checks them, so
-   * both refuse the same files with the same message. Default `full`.
+   * (pointDetails returns undefined for its points), and only in {@link Vbm.columns}, with no record object per element.
+   * The attributes left out are still checked as a full read checks them, so both refuse the same files with the same
+   * message. Default `full`.
    */
   readonly detail?: 'full' | 'chain';
   /** Reuse this buffer for the file's bytes (when reading many files one after the other). */
