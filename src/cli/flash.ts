@@ -68,7 +68,6 @@ export function registerFlash(program: Command): void {
       if (!image || !device) throw new InputError('flash needs IMAGE and DEVICE (or --list)', 'Example: lifeboat flash dist/muster-stb-usb.img /dev/sdb; see the disks with lifeboat flash --list.');
       // loaded here, not at the top: start-up stays fast (see src/cli/main.ts)
       const { flashTo, prepareImage, resolveTarget, unmountDevice } = await import('../usb/flash/flash.js');
-      const { assertConfirmed, erasePlan } = await import('../usb/flash/safety.js');
 
       const prepared = await prepareImage(image, opts.blockmap);
       const target = await resolveTarget(device, prepared.size, { allowNonRemovable: opts.allowNonRemovable === true });
@@ -78,6 +77,7 @@ export function registerFlash(program: Command): void {
         `; writing ${formatBytes(planned)} (unused space is skipped${planned > prepared.map.mappedBytes ? ', used zero blocks zero-filled' : ''})`);
       if (target.kind === 'file') say(`${bold(device)} is a regular file: device checks do not apply`);
       else {
+        const { assertConfirmed, erasePlan } = await import('../usb/flash/safety.js');
         for (const line of erasePlan(target.device)) say(line);
         if (!opts.yes) {
           const typed = await readLine(`Type ${bold(target.device.name)} to erase it, anything else to stop: `);

@@ -11,9 +11,9 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError, JobError } from '../../errors.js';
-import { FatImage } from '../fat32-reader.js';
-import { defaultRunner, diskOfPartition, findDevice, listerFor, type BlockDevice, type CommandRunner, type DeviceLister } from './devices.js';
-import { assertWritable } from './safety.js';
+// The modules only a disk needs (listing, refusal rules) or only the media check needs (the FAT reader) are loaded
+// when used: flashing starts sooner, most of all to a regular file.
+import type { BlockDevice, CommandRunner, DeviceLister } from './devices.js';
 import { FileTarget, type FlashTarget, type IoMode } from './target.js';
 import { fatUsage, uncovered } from './fat-usage.js';
 import { checkMapCoversFat } from './map-file.js';
@@ -36,20 +36,30 @@ export async function prepareImage(path: string, mapPath?: string): Promise<Prep
   }
   if (!st.isFile()) throw new InputError(`the image "${path}" is not a regular file`, 'Give the -usb.img written by `lifeboat build`.');
   if (st.size === 0 || st.size % 512 !== 0) throw new InputError(`"${path}" is not a disk image (${st.size} bytes)`, 'Give the -usb.img written by `lifeboat build`.');
-  const loaded = await loadBlockMap(path, mapPath);
-  const usage = await fatUsage(path);
-  // a map from a file must cover every used block; a scanned map leaves out zero blocks, which are zero-filled
-  if (usage && loaded.source.kind === 'file') checkMapCoversFat(loaded.map, usage, `the block map "${loaded.source.path}"`);
-  const plan = planFlash(loaded.map, usage && loaded.source.kind === 'scanned' ? uncovered(usage.ranges, loaded.map.ranges) : []);
-  let isLifeboatMedia = false;
+  const lifeboatMedia = isLifeboatMedia(path); // beside the map's checks; it never fails, and has ended when this returns
   try {
-    const fat = await FatImage.open(path);
-    isLifeboatMedia = !!fat.find('/lifeboat/MANIFEST.sha256');
-    await fat.close();
-  } catch {
-    // not a FAT32 image of ours: flash it all the same, without the media check
+    const loaded = await loadBlockMap(path, mapPath);
+    const usage = await fatUsage(path);
+    // a map from a file must cover every used block; a scanned map leaves out zero blocks, which are zero-filled
+    if (usage && loaded.source.kind === 'file') checkMapCoversFat(loaded.map, usage, `the block map "${loaded.source.path}"`);
+    const plan = planFlash(loaded.map, usage && loaded.source.kind === 'scanned' ? uncovered(usage.ranges, loaded.map.ranges) : []);
+    return { ...loaded, path, size: st.size, plan, isLifeboatMedia: await lifeboatMedia };
+  } finally {
+    await lifeboatMedia;
   }
-  return { ...loaded, path, size: st.size, plan, isLifeboatMedia };
+}
+
+/** The image is a FAT32 image carrying \lifeboat\MANIFEST.sha256; false for anything else (flashed all the same, without the media check). */
+async function isLifeboatMedia(path: string): Promise<boolean> {
+  try {
+    const { FatImage } = await import('../fat32-reader.js');
+    const fat = await FatImage.open(path);
+    const found = !!fat.find('/lifeboat/MANIFEST.sha256');
+    await fat.close();
+    return found;
+  } catch {
+    return false;
+  }
 }
 
 export type ResolvedTarget = { kind: 'file'; path: string; size: number } | { kind: 'device'; path: string; device: BlockDevice };
@@ -66,6 +76,8 @@ export async function resolveTarget(
   const st = await stat(path).catch(() => undefined);
   if (st?.isFile()) return { kind: 'file', path, size: st.size };
   if (st?.isDirectory()) throw new InputError(`"${path}" is a folder, not a disk`, 'Run `lifeboat flash --list` to see the disks.');
+  const { defaultRunner, diskOfPartition, findDevice, listerFor } = await import('./devices.js');
+  const { assertWritable } = await import('./safety.js');
   const lister = opts.lister ?? listerFor();
   if (!lister) throw new InputError(`flashing to devices is not supported on ${process.platform}`, 'Write the image with your platform\'s tool, then run `lifeboat verify DEVICE`.');
   const devices = await lister.list(opts.run ?? defaultRunner);
@@ -112,9 +124,10 @@ export function unmountCommands(device: BlockDevice, platform: NodeJS.Platform =
 }
 
 /** Unmounts what `unmountCommands` lists; returns what was unmounted. JobError when a mount is busy. */
-export async function unmountDevice(device: BlockDevice, run: CommandRunner = defaultRunner, platform: NodeJS.Platform = process.platform): Promise<string[]> {
+export async function unmountDevice(device: BlockDevice, run?: CommandRunner, platform: NodeJS.Platform = process.platform): Promise<string[]> {
   const done: string[] = [];
   for (const c of unmountCommands(device, platform)) {
+    run ??= (await import('./devices.js')).defaultRunner;
     try {
       await run(c.command, c.args);
     } catch (e) {
