@@ -36,6 +36,11 @@ const CHECKPOINT_CHUNKS = 8;
  * read-back, and never for a flush that only its own next writes would start (no deadlock: RING - 1 >= CHECKPOINT_CHUNKS).
  */
 const RING = 2 * CHECKPOINT_CHUNKS + 2;
+/**
+ * Image reads under way at once. They share Node's few I/O threads with the writes, the flushes and the read-back:
+ * a burst of reads queued ahead (the whole ring at the start) would hold back the first writes.
+ */
+const IMAGE_READS = 2;
 /** Read-back buffers: one being compared, the others read ahead. */
 const VERIFY_RING = 3;
 
@@ -171,12 +176,15 @@ export async function writeAndVerify(imagePath: string, target: FlashTarget, pla
     if (end > target.size) throw new InputError(`${target.path} holds ${target.size} bytes but the image needs ${end}`);
   }
   const chunks = chunksOf(plan, chunk);
-  const ring: Buffer[] = [];
-  for (let i = 0; i < RING; i++) ring.push(await target.allocate(chunk));
-  const readBack: Buffer[] = [];
-  for (let i = 0; i < VERIFY_RING; i++) readBack.push(await target.allocate(chunk));
-  const zero = await target.allocate(chunk);
-  zero.fill(0);
+  // one allocation cut into chunk-sized buffers: a direct-I/O target finds an aligned address once (a probing read
+  // each), and the cuts stay aligned because the chunk size is a multiple of the block size
+  // (a chunk of zeros only when the plan zero-fills: filling it touches every page of it before the first write)
+  const zeroFill = chunks.some((c) => c.range.kind === 'zero');
+  const buffers = await target.allocate(chunk * (RING + VERIFY_RING + (zeroFill ? 1 : 0)));
+  const cut = (i: number) => buffers.subarray(i * chunk, (i + 1) * chunk);
+  const ring = Array.from({ length: RING }, (_, i) => cut(i));
+  const readBack = Array.from({ length: VERIFY_RING }, (_, i) => cut(RING + i));
+  const zero = zeroFill ? cut(RING + VERIFY_RING).fill(0) : Buffer.alloc(0);
   const verified = new Frontier();
   const endOf = (count: number) => (count === 0 ? 0 : chunks[count - 1]!.at + chunks[count - 1]!.length);
   const job = new Checkpoints(target, CHECKPOINT_CHUNKS, endOf, (e) => verified.fail(e));
@@ -244,6 +252,8 @@ async function writePass(
   const lastIn: number[] = ring.map(() => -1);
   const digests: Promise<void>[] = [];
   let mismatch: BlockMapMismatchError | undefined;
+  /** Per buffer: its last image read. A read starts once the one IMAGE_READS chunks earlier has ended. */
+  const readIn: (Promise<void> | undefined)[] = ring.map(() => undefined);
   const startRead = (k: number) => {
     const c = chunks[k];
     if (!c || c.range.kind !== 'data') return;
@@ -252,7 +262,9 @@ async function writePass(
     const previous = lastIn[slot]!;
     lastIn[slot] = k;
     const into = ring[slot]!.subarray(0, c.length);
-    reads[k] = later((async () => {
+    const before = readIn[(k - IMAGE_READS + RING) % RING];
+    reads[k] = readIn[slot] = later((async () => {
+      await before?.catch(() => undefined);
       await hashed;
       if (previous >= 0) await verified.reached(previous);
       await readImage(image, into, c.at, imagePath);
