@@ -201,12 +201,12 @@ function spawnMeasured(cmd: string, args: string[], rssFile: string, extraNodeAr
 /** Short, stable stage names (the CLI's lines carry file names and tool names). */
 function stageKey(text: string): string {
   if (text === '(summary)') return 'summary + exit';
-  if (text.startsWith('checking')) return 'check site + base (extract boot.wim)';
-  if (text.startsWith('adding the assistant')) return 'autostart (wimlib update)';
-  if (text.startsWith('sealing')) return 'vault + overlay + MANIFEST';
+  if (text.startsWith('checking')) return 'check site + base';
+  if (text.startsWith('adding the assistant')) return 'autostart (boot.wim update)';
+  if (text.startsWith('sealing')) return 'seal the vault (scrypt)';
   if (/^writing .*-usb\.img/.test(text)) return 'write USB image';
   if (/^writing .*\.iso/.test(text)) return 'write ISO (remaster)';
-  if (text.startsWith('writing checksums')) return 'checksums + build report';
+  if (text.startsWith('writing checksums')) return 'checksums + build report + commit';
   return text;
 }
 
