@@ -1,6 +1,6 @@
 /**
- * How far an in-order pass over the chunks has got (flushed, verified): chunks [0, count) are past. Other passes
- * wait for a chunk with `reached`; a failure of the job wakes every waiter with it.
+ * How far an in-order pass has got: positions [0, count) are past (flash: chunks flushed or verified; a build: bytes
+ * of the ISO written). Other passes wait for a position with `reached`; a failure of the job wakes every waiter.
  */
 interface Waiter {
   chunk: number;

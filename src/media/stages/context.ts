@@ -48,8 +48,10 @@ export interface BuildContext {
   noPromptBoot?: BuildReport['noPromptBoot'];
   remove?: string[];
   bootImageFiles?: { platformId: number; isoPath: string }[];
-  /** The ISO: its hash (taken in a worker while the build goes on) and the hashes of its files, by lowercase path. */
-  /** `manifest`: MANIFEST.sha256 as written into it (the USB image gets the same). */
+  /**
+   * The ISO: its hash (taken in a worker while the build goes on), the hashes of its files by lowercase path, and
+   * MANIFEST.sha256 as written into it (the USB image gets the same).
+   */
   iso?: { name: string; bytes: number; sha256: Promise<string>; fileHashes: ReadonlyMap<string, string>; manifest: Buffer };
   /** The USB image's bulk, written alongside the ISO (write-usb finishes it). */
   usbDraft?: Promise<UsbDraft>;

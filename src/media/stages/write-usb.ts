@@ -26,6 +26,10 @@ export interface UsbDraft {
   manifestBytes: number;
 }
 
+function usbImageName(ctx: BuildContext): string {
+  return `${need(ctx.site, 'the site').site.id}-usb.img`;
+}
+
 /** What the ISO writer tells the USB image's writer while it writes; `fail` when the ISO fails. */
 export interface IsoFollower {
   onLayout(layout: { listableEnd: number }): void;
@@ -48,7 +52,7 @@ export function followIso(ctx: BuildContext, isoPath: string, isoDone: () => boo
     failed = reject;
   });
   const output = need(ctx.output, 'the output set');
-  const name = `${need(ctx.site, 'the site').site.id}-usb.img`;
+  const name = usbImageName(ctx);
   const onProgress = ctx.options.onProgress;
   const draft = (async (): Promise<UsbDraft> => {
     await written.reached((await layout) - 1);
@@ -96,7 +100,7 @@ export const writeUsb: BuildStage = {
     }
     const output = need(ctx.output, 'the output set');
     const draft = await need(ctx.usbDraft, 'the USB image');
-    const name = `${need(ctx.site, 'the site').site.id}-usb.img`;
+    const name = usbImageName(ctx);
     ctx.say(`writing ${name}`);
     const iso = need(ctx.iso, 'the ISO');
     // The map twice: our JSON (what flash reads first) and the standard .bmap, so bmaptool and balenaEtcher also
@@ -104,7 +108,7 @@ export const writeUsb: BuildStage = {
     const blockmap = `${name}.blockmap.json`;
     const bmap = `${name}.bmap`;
     const sha256 = await finishImage(draft, iso.manifest, iso.fileHashes, { json: output.path(blockmap), bmap: output.path(bmap) }, () => output.syncSoon(name));
-    ctx.usb = draft.bios ? { built: true, bios: true, name, blockmap, bmap, sha256 } : { built: true, bios: false, reason: draft.reason, name, blockmap, bmap, sha256 };
+    ctx.usb = { built: true, bios: !!draft.bios, ...(draft.bios ? {} : { reason: draft.reason }), name, blockmap, bmap, sha256 };
     if (!draft.bios) ctx.warnings.push(`UEFI-only USB image: ${draft.reason}`);
   },
 };
